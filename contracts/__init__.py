@@ -1,0 +1,89 @@
+"""keel contracts: every event as a frozen msgspec Struct, subjects and codec.
+
+This package imports only the standard library and msgspec.
+"""
+
+from .base import SCHEMA_VERSION, Event, Money, Price, Quantity, Symbol
+from .codec import DecodeError, decode, encode, to_builtins
+from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
+from .intelligence import EmbeddingComputed, RegimeInferred
+from .market import Bar, Tick
+from .orders import (
+    CancelRequested,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderRequested,
+    OrderSubmitted,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from .portfolio import PortfolioSnapshot, Position
+from .registry import EVENT_TYPES, AnyEvent, event_type, tag_of
+from .subjects import (
+    CONTROL_PREFIX,
+    LOG_SUBJECTS,
+    dead_letter_subject,
+    health_subject,
+    query_subject,
+    subject_for,
+)
+from .system import (
+    DeadLetter,
+    Heartbeat,
+    PluginSnapshot,
+    PluginStarted,
+    PluginStopped,
+    TimerFired,
+)
+
+__all__ = [
+    "CONTROL_PREFIX",
+    "EVENT_TYPES",
+    "LOG_SUBJECTS",
+    "SCHEMA_VERSION",
+    "AnyEvent",
+    "Bar",
+    "CancelRequested",
+    "DeadLetter",
+    "DecodeError",
+    "EmbeddingComputed",
+    "Event",
+    "Halt",
+    "Heartbeat",
+    "Money",
+    "OrderAccepted",
+    "OrderCancelled",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderRequested",
+    "OrderSubmitted",
+    "OrderType",
+    "PluginSnapshot",
+    "PluginStarted",
+    "PluginStopped",
+    "PortfolioSnapshot",
+    "Position",
+    "Price",
+    "Quantity",
+    "RegimeInferred",
+    "Resume",
+    "RiskBreach",
+    "Side",
+    "Symbol",
+    "Tick",
+    "TimeInForce",
+    "TimerFired",
+    "TradingState",
+    "TradingStateChanged",
+    "dead_letter_subject",
+    "decode",
+    "encode",
+    "event_type",
+    "health_subject",
+    "query_subject",
+    "subject_for",
+    "tag_of",
+]

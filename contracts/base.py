@@ -1,0 +1,64 @@
+"""The event envelope every contract shares, and the exact-number types.
+
+Schema evolution rules (read before editing any contract):
+
+1. Every event is a frozen, keyword-only Struct with an explicit string tag.
+   A tag never changes: renaming a class must keep its tag, or recorded logs
+   are orphaned.
+2. New fields are appended with a default; an old log then still decodes.
+3. A field's type never changes and a field is never removed. Make a new
+   field (or a new event with a new tag) instead.
+4. Bump ``SCHEMA_VERSION`` when fields are added, so a reader can tell which
+   writer produced a payload.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, ClassVar
+
+import msgspec
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Event",
+    "Money",
+    "Price",
+    "Quantity",
+    "Symbol",
+]
+
+SCHEMA_VERSION = 1
+
+#: A subject token: instruments, accounts, venues and plugin names appear in
+#: subjects, so they may not contain NATS separators or wildcards.
+Symbol = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_\-:/]{1,64}$")]
+
+# Exact numbers. They travel as decimal strings in msgpack, so a replay
+# reproduces them byte for byte and no binary-float rounding ever enters
+# accounting.
+Price = Decimal
+Quantity = Decimal
+Money = Decimal
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """Envelope of every event on the bus.
+
+    ``id`` is deterministic (see ``kernel.ids``), ``ts`` is event time in
+    integer nanoseconds from the producer's Clock, ``causation`` is the id of
+    the event whose handling produced this one.
+    """
+
+    id: str
+    ts: int
+    producer: str
+    causation: str | None = None
+    schema: int = SCHEMA_VERSION
+
+    #: Subject prefix; concrete classes define ``subject()``.
+    root: ClassVar[str] = "keel"
+
+    def subject(self) -> str:
+        """The bus subject of this event: a pure function of the event."""
+        raise NotImplementedError(f"{type(self).__name__} defines no subject")

@@ -1,0 +1,88 @@
+"""Kernel-level events: plugin lifecycle, timers, dead letters, snapshots."""
+
+from __future__ import annotations
+
+from .base import Event, Symbol
+
+__all__ = [
+    "DeadLetter",
+    "Heartbeat",
+    "PluginSnapshot",
+    "PluginStarted",
+    "PluginStopped",
+    "TimerFired",
+]
+
+
+class PluginStarted(Event, frozen=True, kw_only=True, tag="sys.plugin_started"):
+    """Logged when a plugin starts, so replay can load the same version and config."""
+
+    plugin: Symbol
+    version: str
+    config_hash: str
+    config_json: str = "{}"
+    node: str = ""
+
+    def subject(self) -> str:
+        return f"keel.sys.started.{self.plugin}"
+
+
+class PluginStopped(Event, frozen=True, kw_only=True, tag="sys.plugin_stopped"):
+    plugin: Symbol
+    reason: str = ""
+    handled: int = 0
+
+    def subject(self) -> str:
+        return f"keel.sys.stopped.{self.plugin}"
+
+
+class Heartbeat(Event, frozen=True, kw_only=True, tag="sys.heartbeat"):
+    """Liveness of a running plugin. Travels outside the log (live only)."""
+
+    plugin: Symbol
+    state: str
+    handled: int
+    errors: int = 0
+    dead_lettered: int = 0
+    last_error: str = ""
+
+    def subject(self) -> str:
+        return f"keelctl.heartbeat.{self.plugin}"
+
+
+class TimerFired(Event, frozen=True, kw_only=True, tag="sys.timer"):
+    """A plugin's timer fired. Logged, so replay sees it at the same position."""
+
+    plugin: Symbol
+    name: str
+    scheduled_ts: int
+
+    def subject(self) -> str:
+        return f"keel.timer.{self.plugin}"
+
+
+class DeadLetter(Event, frozen=True, kw_only=True, tag="sys.dead_letter"):
+    """A message a plugin could not decode, validate or handle, kept with its reason."""
+
+    plugin: Symbol
+    original_subject: str
+    reason: str
+    payload: bytes
+    stream_seq: int | None = None
+
+    def subject(self) -> str:
+        return f"keel.dlq.{self.plugin}"
+
+
+class PluginSnapshot(Event, frozen=True, kw_only=True, tag="sys.snapshot"):
+    """A plugin's state after handling ``inputs`` events; replay may start here."""
+
+    plugin: Symbol
+    version: str
+    config_hash: str
+    inputs: int
+    last_input_id: str
+    state: bytes
+
+    def subject(self) -> str:
+        return f"keel.snapshot.{self.plugin}"

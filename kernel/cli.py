@@ -1,0 +1,206 @@
+"""The ``keel`` command line.
+
+Kernel commands live here; installed packages add more through the
+``keel_commands`` hook (``keel import``, ``keel portfolio``, ``keel replay``...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from .commands import Command
+from .config import KeelConfig, load_config
+from .errors import KeelError
+from .host import PluginHost
+from .logs import setup_logging
+
+__all__ = ["build_parser", "main", "run_async"]
+
+
+def run_async(coro: Coroutine[Any, Any, int]) -> int:
+    """Run a command's coroutine on uvloop when available."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def _config(args: argparse.Namespace) -> KeelConfig:
+    return load_config(args.config)
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    host = PluginHost()
+    infos = host.info()
+    if args.json:
+        print(json.dumps([i.__dict__ for i in infos], indent=2))
+        return 0
+    width = max((len(i.name) for i in infos), default=4)
+    print(f"{'PLUGIN':<{width}}  {'VERSION':<9} {'DISTRIBUTION':<24} DESCRIPTION")
+    for i in infos:
+        print(f"{i.name:<{width}}  {i.version:<9} {i.distribution:<24} {i.description}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .node_cli import run_plugins
+
+    return run_async(run_plugins(_config(args), args.plugins, embedded=False))
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from .node_cli import run_plugins
+
+    return run_async(run_plugins(_config(args), args.plugins or None, embedded=True))
+
+
+def _cmd_servers(args: argparse.Namespace) -> int:
+    from .node_cli import serve_embedded
+
+    return run_async(serve_embedded(_config(args), postgres=not args.no_postgres))
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from .node_cli import status
+
+    return run_async(status(_config(args), as_json=args.json, timeout=args.timeout))
+
+
+def _cmd_tail(args: argparse.Namespace) -> int:
+    from .node_cli import tail
+
+    return run_async(
+        tail(_config(args), args.subject, from_seq=args.from_seq, as_json=args.json,
+             limit=args.limit)
+    )
+
+
+def _cmd_halt(args: argparse.Namespace) -> int:
+    from .node_cli import publish_control
+
+    return run_async(publish_control(_config(args), "halt", args.reason, args.operator))
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from .node_cli import publish_control
+
+    return run_async(publish_control(_config(args), "resume", args.reason, args.operator))
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from .node_cli import query
+
+    return run_async(query(_config(args), args.plugin, args.name, args.args))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_async(run_demo(_config(args), bars=args.bars, keep_running=False))
+
+
+_Configure = Callable[[argparse.ArgumentParser], None]
+
+
+def _kernel_commands() -> list[Command]:
+    def none(p: argparse.ArgumentParser) -> None:
+        pass
+
+    def plugins(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    def run(p: argparse.ArgumentParser) -> None:
+        p.add_argument("plugins", nargs="+", metavar="PLUGIN", help="plugin names to run")
+
+    def up(p: argparse.ArgumentParser) -> None:
+        p.add_argument("plugins", nargs="*", metavar="PLUGIN",
+                       help="plugins to run (default: enabled in config, else all)")
+
+    def servers(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--no-postgres", action="store_true", help="start NATS only")
+
+    def status(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true")
+        p.add_argument("--timeout", type=float, default=1.0, help="seconds to wait per plugin")
+
+    def tail(p: argparse.ArgumentParser) -> None:
+        p.add_argument("subject", nargs="?", default="keel.>", help="subject filter (wildcards)")
+        p.add_argument("--from-seq", type=int, default=None,
+                       help="start at this log sequence (default: only new events)")
+        p.add_argument("--json", action="store_true", help="one JSON object per line")
+        p.add_argument("--limit", type=int, default=None, help="stop after N events")
+
+    def control(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--reason", required=True, help="why (recorded in the log)")
+        p.add_argument("--operator", default="", help="who (default: $USER)")
+
+    def query(p: argparse.ArgumentParser) -> None:
+        p.add_argument("plugin")
+        p.add_argument("name")
+        p.add_argument("args", nargs="?", default="{}", help="JSON object of arguments")
+
+    def demo(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--bars", type=int, default=2000, help="synthetic bars to run")
+
+    return [
+        Command("plugins", "list discovered plugins and versions", plugins, _cmd_plugins),
+        Command("up", "start servers (if no URL) and the enabled plugins", up, _cmd_up),
+        Command("run", "run the named plugins in this process against a running bus",
+                run, _cmd_run),
+        Command("servers", "start only the embedded servers and print their URLs",
+                servers, _cmd_servers),
+        Command("status", "health of each running plugin", status, _cmd_status),
+        Command("tail", "print decoded events as they arrive", tail, _cmd_tail),
+        Command("halt", "EMERGENCY HALT: stop all new orders, cancel open ones", control,
+                _cmd_halt),
+        Command("resume", "lift a halt", control, _cmd_resume),
+        Command("query", "ask a running plugin a read-only query", query, _cmd_query),
+        Command("demo", "run the demo pipeline on embedded servers and print a summary",
+                demo, _cmd_demo),
+    ]
+
+
+def build_parser(host: PluginHost | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keel", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=None, help="config file (default: $KEEL_CONFIG or ./keel.toml)")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = _kernel_commands() + (host.commands() if host is not None else [])
+    seen: set[str] = set()
+    for cmd in commands:
+        if cmd.name in seen:
+            raise KeelError(f"two packages define the command `keel {cmd.name}`")
+        seen.add(cmd.name)
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        cmd.configure(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        host = PluginHost()
+        parser = build_parser(host)
+        args = parser.parse_args(argv)
+        setup_logging(args.log_level, args.log_format)
+        with contextlib.suppress(KeyboardInterrupt):
+            code: int = args._run(args)
+            return code
+        return 130
+    except KeelError as exc:
+        logging.getLogger("keel").debug("error", exc_info=True)
+        print(f"keel: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

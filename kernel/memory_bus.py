@@ -1,0 +1,292 @@
+"""``MemoryBus``: the in-process bus with the same semantics as ``NatsBus``.
+
+Delivery is one deterministic FIFO: messages are handed out in log order and,
+round by round, each consumer handles at most one message before the next
+consumer gets its turn. Events published by a handler are appended to the
+end of the log. The same inputs in the same order therefore produce the same
+interleaving on every run: that is what the simulator and replay rely on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from contracts import Event, encode
+
+from .bus import DeliverPolicy, Delivery, Handler, Responder, subject_matches
+from .errors import BusClosedError, RequestTimeoutError
+
+__all__ = ["MemoryBus"]
+
+_EMPTY: Mapping[str, str] = {}
+
+
+@dataclass(slots=True)
+class _Consumer:
+    name: str
+    subjects: tuple[str, ...]
+    handler: Handler | None
+    cursor: int  # absolute log index of the next message to look at
+    matches: dict[str, bool] = field(default_factory=dict)
+
+    def wants(self, subject: str) -> bool:
+        hit = self.matches.get(subject)
+        if hit is None:
+            hit = any(subject_matches(p, subject) for p in self.subjects)
+            self.matches[subject] = hit
+        return hit
+
+
+class _MemorySubscription:
+    def __init__(self, bus: MemoryBus, consumer: _Consumer) -> None:
+        self._bus = bus
+        self._consumer = consumer
+
+    async def stop(self) -> None:
+        await self._bus._detach(self._consumer)
+
+
+class _Responder:
+    def __init__(self, bus: MemoryBus, subject: str) -> None:
+        self._bus = bus
+        self._subject = subject
+
+    async def stop(self) -> None:
+        self._bus._responders.pop(self._subject, None)
+
+
+class MemoryBus:
+    """In-process log plus durable consumers.
+
+    ``retain=False`` lets the bus forget messages every consumer has passed
+    (long backtests); the dedup memory then covers the last
+    ``dedup_window`` ids only, like JetStream's duplicate window.
+    """
+
+    def __init__(self, *, retain: bool = True, dedup_window: int = 100_000) -> None:
+        self._log: list[Delivery] = []
+        self._base = 0  # absolute index of self._log[0]
+        self._retain = retain
+        self._dedup: OrderedDict[str, int] = OrderedDict()
+        self._dedup_window = dedup_window
+        self._consumers: dict[str, _Consumer] = {}
+        self._active: list[_Consumer] = []
+        self._responders: dict[str, Responder] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._error: BaseException | None = None
+
+    # -- log -------------------------------------------------------------
+    @property
+    def last_seq(self) -> int:
+        return self._base + len(self._log)
+
+    def messages(self) -> list[Delivery]:
+        """The retained log, in order (for tests, replay and recording)."""
+        return list(self._log)
+
+    async def publish(self, event: Event, *, headers: Mapping[str, str] | None = None) -> int:
+        return self.publish_nowait(event, headers=headers)
+
+    def publish_nowait(self, event: Event, *, headers: Mapping[str, str] | None = None) -> int:
+        """Synchronous publish for in-process callers (the simulator)."""
+        return self._append(event.subject(), b"", event.id, headers, event)
+
+    async def publish_raw(
+        self,
+        subject: str,
+        data: bytes,
+        *,
+        msg_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> int:
+        return self._append(subject, data, msg_id, headers, None)
+
+    def _append(
+        self,
+        subject: str,
+        data: bytes,
+        msg_id: str,
+        headers: Mapping[str, str] | None,
+        event: Event | None,
+    ) -> int:
+        if self._closed:
+            raise BusClosedError("MemoryBus is closed")
+        seen = self._dedup.get(msg_id)
+        if seen is not None:
+            return seen
+        seq = self._base + len(self._log) + 1
+        self._dedup[msg_id] = seq
+        if len(self._dedup) > self._dedup_window:
+            self._dedup.popitem(last=False)
+        self._log.append(
+            Delivery(
+                subject=subject,
+                data=data,
+                seq=seq,
+                headers=dict(headers) if headers else _EMPTY,
+                event=event,
+                stored_ns=event.ts if event is not None else 0,
+            )
+        )
+        self._idle.clear()
+        self._wake.set()
+        return seq
+
+    def data_of(self, delivery: Delivery) -> bytes:
+        """The encoded bytes of a logged message (encoding lazily if needed)."""
+        if delivery.data or delivery.event is None:
+            return delivery.data
+        return encode(delivery.event)
+
+    # -- consumers -------------------------------------------------------
+    async def subscribe(
+        self,
+        name: str,
+        subjects: Sequence[str],
+        handler: Handler,
+        *,
+        deliver: DeliverPolicy = "all",
+    ) -> _MemorySubscription:
+        if self._closed:
+            raise BusClosedError("MemoryBus is closed")
+        consumer = self._consumers.get(name)
+        if consumer is None:
+            start = self.last_seq if deliver == "new" else self._base
+            consumer = _Consumer(name=name, subjects=tuple(subjects), handler=None, cursor=start)
+            self._consumers[name] = consumer
+        elif consumer.handler is not None:
+            raise ValueError(f"consumer {name!r} is already subscribed")
+        elif tuple(subjects) != consumer.subjects:
+            consumer.subjects = tuple(subjects)
+            consumer.matches.clear()
+        consumer.handler = handler
+        self._active.append(consumer)
+        self._ensure_task()
+        self._idle.clear()
+        self._wake.set()
+        return _MemorySubscription(self, consumer)
+
+    async def _detach(self, consumer: _Consumer) -> None:
+        if consumer in self._active:
+            self._active.remove(consumer)
+        consumer.handler = None
+
+    def _ensure_task(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._dispatch_forever(), name="memory-bus-dispatch"
+            )
+
+    async def _dispatch_forever(self) -> None:
+        try:
+            while not self._closed:
+                if not await self.dispatch_round():
+                    self._compact()
+                    self._idle.set()
+                    self._wake.clear()
+                    await self._wake.wait()
+        except BaseException as exc:  # surfaced by wait_idle()/close()
+            self._error = exc
+            self._idle.set()
+            if not isinstance(exc, asyncio.CancelledError):
+                raise
+
+    async def dispatch_round(self) -> bool:
+        """Give each consumer at most one matching message; False when all are idle."""
+        progressed = False
+        log, base = self._log, self._base
+        end = base + len(log)
+        for consumer in tuple(self._active):
+            cursor = consumer.cursor
+            while cursor < end:
+                delivery = log[cursor - base]
+                cursor += 1
+                if consumer.wants(delivery.subject):
+                    consumer.cursor = cursor - 1
+                    await self._deliver(consumer, delivery)
+                    consumer.cursor = cursor
+                    progressed = True
+                    break
+            else:
+                consumer.cursor = cursor
+        return progressed
+
+    async def _deliver(self, consumer: _Consumer, delivery: Delivery) -> None:
+        attempt = 1
+        while consumer.handler is not None:
+            try:
+                if attempt == 1:
+                    await consumer.handler(delivery)
+                else:
+                    await consumer.handler(_with_attempt(delivery, attempt))
+                return
+            except Exception:
+                # Same as JetStream: not acked, so it is delivered again; later
+                # messages wait. Yield so other tasks (and close()) can run.
+                attempt += 1
+                await asyncio.sleep(0)
+
+    def _compact(self) -> None:
+        if self._retain or not self._consumers:
+            return
+        low = min(c.cursor for c in self._consumers.values())
+        drop = low - self._base
+        if drop > 4096:
+            del self._log[:drop]
+            self._base += drop
+
+    async def wait_idle(self) -> None:
+        """Return once every active consumer has handled everything in the log."""
+        while True:
+            await self._idle.wait()
+            if self._error is not None and not isinstance(self._error, asyncio.CancelledError):
+                raise self._error
+            if all(c.cursor >= self.last_seq for c in self._active):
+                return
+            self._idle.clear()
+            self._wake.set()
+
+    # -- request/reply ---------------------------------------------------
+    async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:
+        responder = self._responders.get(subject)
+        if responder is None:
+            raise RequestTimeoutError(subject, timeout)
+        try:
+            return await asyncio.wait_for(responder(data), timeout)
+        except TimeoutError:
+            raise RequestTimeoutError(subject, timeout) from None
+
+    async def serve(self, subject: str, responder: Responder) -> _Responder:
+        self._responders[subject] = responder
+        return _Responder(self, subject)
+
+    async def close(self) -> None:
+        self._closed = True
+        self._active.clear()
+        if self._task is not None:
+            self._wake.set()
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+
+def _with_attempt(d: Delivery, attempt: int) -> Delivery:
+    return Delivery(
+        subject=d.subject,
+        data=d.data,
+        seq=d.seq,
+        headers=d.headers,
+        event=d.event,
+        stored_ns=d.stored_ns,
+        attempt=attempt,
+    )

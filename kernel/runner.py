@@ -1,0 +1,328 @@
+"""``PluginRunner``: drives one plugin instance on a bus.
+
+Per input: decode (or dead-letter), set event time and the id cause, call the
+handler inside a span, publish its outputs, then return so the bus acks.
+A handler that raises is retried through redelivery; after ``max_attempts``
+the input is dead-lettered with the error and the plugin keeps going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import msgspec
+
+from contracts import (
+    DeadLetter,
+    DecodeError,
+    Event,
+    PluginSnapshot,
+    PluginStarted,
+    PluginStopped,
+    TimerFired,
+    decode,
+    encode,
+    health_subject,
+    query_subject,
+)
+
+from . import telemetry
+from .bus import Bus, DeliverPolicy, Delivery, Subscription
+from .clock import Clock, LiveClock
+from .config import config_hash
+from .ids import IdSource
+from .plugin import Context, Plugin
+from .rng import plugin_rng
+
+__all__ = ["PluginRunner", "RunnerStats"]
+
+log = logging.getLogger("keel.runner")
+
+
+@dataclass
+class RunnerStats:
+    state: str = "created"
+    handled: int = 0
+    errors: int = 0
+    dead_lettered: int = 0
+    published: int = 0
+    last_error: str = ""
+    last_seq: int = 0
+
+
+class PluginRunner:
+    """One plugin, its context and its durable consumer."""
+
+    def __init__(
+        self,
+        cls: type[Plugin],
+        config: msgspec.Struct,
+        *,
+        bus: Bus,
+        clock: Clock | None = None,
+        seed: int = 0,
+        max_attempts: int = 3,
+        tracing: bool = True,
+        consumer: str | None = None,
+        node: str = "",
+        snapshot_every: int = 0,
+    ) -> None:
+        self.name = cls.name
+        self.cls = cls
+        self.config = config
+        self.config_hash = config_hash(config)
+        self.bus = bus
+        self.clock = clock or LiveClock()
+        self.ids = IdSource(self.name)
+        self.max_attempts = max_attempts
+        self.tracing = tracing
+        self.consumer = consumer or self.name
+        self.node = node
+        self.snapshot_every = snapshot_every
+        self.stats = RunnerStats()
+        self.ctx = Context(
+            name=self.name,
+            config=config,
+            bus=bus,
+            clock=self.clock,
+            rng=plugin_rng(seed, self.name),
+            ids=self.ids,
+            log=logging.getLogger(f"keel.plugin.{self.name}"),
+        )
+        self.plugin = cls(self.ctx)
+        self._subs: list[Subscription] = []
+        self._source: asyncio.Task[None] | None = None
+        self._due_timers: list[TimerFired] = []
+        self.clock.on_due(self._timer_due)
+        self._inputs = 0
+
+    # -- lifecycle -------------------------------------------------------
+    async def start(self, *, deliver: DeliverPolicy = "all", announce: bool = True) -> None:
+        self.stats.state = "starting"
+        if announce:
+            await self.bus.publish(self._started_event())
+        await self.plugin.on_start()
+        for qname, query in self.plugin.queries().items():
+            self._subs.append(
+                await self.bus.serve(query_subject(self.name, qname), _json_responder(query))
+            )
+        self._subs.append(
+            await self.bus.serve(f"{health_subject()}.{self.name}", self._health_responder)
+        )
+        subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
+        self._subs.append(
+            await self.bus.subscribe(self.consumer, subjects, self.handle, deliver=deliver)
+        )
+        if type(self.plugin).run is not Plugin.run:
+            self._source = asyncio.get_running_loop().create_task(
+                self._run_source(), name=f"{self.name}-source"
+            )
+        self.stats.state = "running"
+
+    async def _run_source(self) -> None:
+        try:
+            await self.plugin.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.stats.state = "failed"
+            self.stats.last_error = f"source loop: {exc!r}"
+            log.exception("%s: source loop failed", self.name)
+
+    async def wait_source(self) -> None:
+        """Wait for the plugin's ``run()`` loop (if any) to finish."""
+        if self._source is not None:
+            await asyncio.shield(self._source)
+
+    async def stop(self, reason: str = "shutdown", *, announce: bool = True) -> None:
+        """Drain: stop intake, finish the in-flight input, then close the plugin."""
+        self.stats.state = "stopping"
+        if self._source is not None and not self._source.done():
+            self._source.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._source
+        for sub in reversed(self._subs):
+            await sub.stop()
+        self._subs.clear()
+        await self.plugin.on_stop()
+        if announce:
+            await self.bus.publish(
+                PluginStopped(
+                    id=self.ids.natural("stopped", self.stats.handled, self.clock.now_ns()),
+                    ts=self.clock.now_ns(),
+                    producer=self.name,
+                    plugin=self.name,
+                    reason=reason,
+                    handled=self.stats.handled,
+                )
+            )
+        self.stats.state = "stopped"
+
+    def _started_event(self) -> PluginStarted:
+        now = self.clock.now_ns()
+        return PluginStarted(
+            id=self.ids.natural("started", self.config_hash, now),
+            ts=now,
+            producer=self.name,
+            plugin=self.name,
+            version=self.cls.version,
+            config_hash=self.config_hash,
+            config_json=msgspec.json.encode(self.config).decode(),
+            node=self.node,
+        )
+
+    # -- the hot path ----------------------------------------------------
+    async def handle(self, delivery: Delivery) -> None:
+        event = delivery.event
+        if event is None:
+            try:
+                event = decode(delivery.data)
+            except DecodeError as exc:
+                await self._dead_letter(delivery, f"decode error: {exc.reason}")
+                return
+        ctx, clock, ids = self.ctx, self.clock, self.ids
+        clock.set_event_time(event.ts)
+        ids.begin(event.id)
+        ctx._begin()
+        try:
+            if self.tracing:
+                await self._handle_traced(event, delivery.headers)
+            else:
+                await self.plugin.on_event(event)
+        except Exception as exc:
+            ctx._end()
+            self.stats.errors += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            if delivery.attempt < self.max_attempts:
+                log.warning("%s: handler failed on seq %s (attempt %s): %r",
+                            self.name, delivery.seq, delivery.attempt, exc)
+                raise
+            log.error("%s: dead-lettering seq %s after %s attempts: %r",
+                      self.name, delivery.seq, delivery.attempt, exc)
+            await self._dead_letter(
+                delivery, f"handler failed {delivery.attempt} times: {type(exc).__name__}: {exc}"
+            )
+            return
+        finally:
+            clock.set_event_time(None)
+            ids.begin(None)
+        outputs = ctx._end()
+        if self._due_timers:
+            outputs.extend(self._take_timers())
+        if outputs:
+            await self._publish(outputs)
+        self._inputs += 1
+        self.stats.handled += 1
+        self.stats.last_seq = delivery.seq
+        if self.snapshot_every and self._inputs % self.snapshot_every == 0:
+            await self._snapshot(event)
+
+    async def _handle_traced(self, event: Event, headers: Mapping[str, str]) -> None:
+        tag = type(event).__struct_config__.tag
+        with telemetry.tracer().start_as_current_span(
+            f"{self.name} handle {tag}",
+            context=telemetry.extract(headers) if headers else None,
+            attributes={"keel.event.id": event.id, "keel.plugin": self.name},
+        ):
+            await self.plugin.on_event(event)
+            self._trace_headers = telemetry.inject({})
+
+    async def _publish(self, outputs: list[Event]) -> None:
+        headers = getattr(self, "_trace_headers", None) if self.tracing else None
+        many = getattr(self.bus, "publish_many", None)
+        if many is not None and len(outputs) > 1:
+            await many(outputs, headers=headers)
+        else:
+            for out in outputs:
+                await self.bus.publish(out, headers=headers)
+        self.stats.published += len(outputs)
+
+    async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
+        payload = delivery.data or (encode(delivery.event) if delivery.event else b"")
+        ts = delivery.event.ts if delivery.event is not None else delivery.stored_ns
+        await self.bus.publish(
+            DeadLetter(
+                id=self.ids.natural("dlq", delivery.seq),
+                ts=ts,
+                producer=self.name,
+                plugin=self.name,
+                original_subject=delivery.subject,
+                reason=reason,
+                payload=payload,
+                stream_seq=delivery.seq,
+            )
+        )
+        self.stats.dead_lettered += 1
+        self.stats.last_error = reason
+
+    async def _snapshot(self, last: Event) -> None:
+        state = self.plugin.snapshot()
+        if state is None:
+            return
+        await self.bus.publish(
+            PluginSnapshot(
+                id=self.ids.natural("snapshot", self._inputs),
+                ts=last.ts,
+                producer=self.name,
+                causation=last.id,
+                plugin=self.name,
+                version=self.cls.version,
+                config_hash=self.config_hash,
+                inputs=self._inputs,
+                last_input_id=last.id,
+                state=state,
+            )
+        )
+
+    # -- timers ------------------------------------------------------------
+    def _timer_due(self, name: str, at: int) -> None:
+        self._due_timers.append(
+            TimerFired(
+                id=self.ids.natural("timer", name, at),
+                ts=at,
+                producer=self.name,
+                plugin=self.name,
+                name=name,
+                scheduled_ts=at,
+            )
+        )
+
+    def _take_timers(self) -> list[Event]:
+        due, self._due_timers = self._due_timers, []
+        return list(due)
+
+    async def flush_timers(self) -> None:
+        """Publish timer firings that became due outside a handler (live polling)."""
+        if self._due_timers:
+            await self._publish(self._take_timers())
+
+    # -- health ------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        facts = asdict(self.stats)
+        facts.update(plugin=self.name, version=self.cls.version, node=self.node,
+                     config_hash=self.config_hash)
+        with contextlib.suppress(Exception):
+            facts["plugin"] = self.name
+            facts.update(self.plugin.health())
+        return facts
+
+    async def _health_responder(self, _: bytes) -> bytes:
+        return json.dumps(self.health(), default=str).encode()
+
+
+def _json_responder(query: Any) -> Any:
+    async def respond(data: bytes) -> bytes:
+        try:
+            args = json.loads(data) if data else {}
+            result = await query(args)
+            return json.dumps({"ok": True, "result": result}, default=str).encode()
+        except Exception as exc:
+            return json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}).encode()
+
+    return respond

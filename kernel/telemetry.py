@@ -1,0 +1,51 @@
+"""OpenTelemetry: a span per handled event, context carried in message headers.
+
+Trace context travels in NATS headers (``traceparent``), never in the event
+payload, so it does not disturb the byte-for-byte replay comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from .config import TelemetrySettings
+
+__all__ = ["extract", "inject", "setup_tracing", "tracer"]
+
+_propagator = TraceContextTextMapPropagator()
+_configured = False
+
+
+def setup_tracing(settings: TelemetrySettings) -> None:
+    """Install an SDK tracer provider once per process, if enabled."""
+    global _configured
+    if _configured or not settings.enabled:
+        return
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": settings.service_name}))
+    if settings.exporter == "console":
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _configured = True
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("keel")
+
+
+def inject(headers: dict[str, str]) -> dict[str, str]:
+    """Add the current span's trace context to ``headers``."""
+    _propagator.inject(headers)
+    return headers
+
+
+def extract(headers: Mapping[str, str]) -> otel_context.Context:
+    """The parent context carried by an incoming message."""
+    return _propagator.extract(dict(headers))

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from kernel import ConfigError, KeelConfig, config_hash, load_config
+
+
+def test_defaults_mean_embedded_servers() -> None:
+    cfg = load_config(env={})
+    assert cfg.nats_url == "" and cfg.database_url == "" and cfg.data_dir == ".keel"
+    assert cfg.stream.name == "KEEL" and cfg.stream.duplicate_window_s == 120
+
+
+def test_env_overrides_file(tmp_path: Path) -> None:
+    f = tmp_path / "keel.toml"
+    f.write_text('nats_url = "nats://file:1"\n[stream]\nreplicas = 3\n')
+    cfg = load_config(f, env={"KEEL_NATS_URL": "nats://env:2"})
+    assert cfg.nats_url == "nats://env:2" and cfg.stream.replicas == 3
+
+
+def test_bad_value_names_the_key(tmp_path: Path) -> None:
+    f = tmp_path / "keel.toml"
+    f.write_text('[stream]\nreplicas = "three"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(f, env={})
+    assert info.value.key == "stream.replicas"
+    assert "Expected `int`" in str(info.value) and str(f) in str(info.value)
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    f = tmp_path / "keel.toml"
+    f.write_text("[stream]\nreplicaz = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(f, env={})
+    assert info.value.key == "stream.replicaz"
+
+
+def test_storage_must_be_file_or_memory(tmp_path: Path) -> None:
+    f = tmp_path / "keel.toml"
+    f.write_text('[stream]\nstorage = "disk"\n')
+    with pytest.raises(ConfigError, match="stream.storage"):
+        load_config(f, env={})
+
+
+def test_missing_config_file_is_reported() -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(env={"KEEL_CONFIG": "/nonexistent/keel.toml"})
+
+
+def test_config_hash_is_stable_and_sensitive() -> None:
+    a, b = KeelConfig(seed=1), KeelConfig(seed=2)
+    assert config_hash(a) == config_hash(msgspec.structs.replace(a))
+    assert config_hash(a) != config_hash(b)

@@ -1,0 +1,111 @@
+"""The runner's contract, on the in-memory bus: outputs, ids, dead letters, retries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import pytest
+
+from contracts import Bar, DeadLetter, Event, OrderRequested, PluginStarted, Side, decode
+from kernel import MemoryBus, NoConfig, Plugin, PluginRunner, SimClock
+
+
+def bar(i: int) -> Bar:
+    return Bar(id=f"md-{i}", ts=1000 + i, producer="md", instrument="X", open_ts=i,
+               interval_ns=1, open=Decimal(1), high=Decimal(2), low=Decimal(1),
+               close=Decimal(1), volume=Decimal(1))
+
+
+class Orders(Plugin):
+    """Emits one order per bar; fails on bars listed in ``fail_on``."""
+
+    name = "orders"
+    fail_on: dict[int, int] = {}
+
+    def subjects(self) -> Sequence[str]:
+        return ["keel.md.bar.*"]
+
+    async def on_event(self, event: Event) -> None:
+        assert isinstance(event, Bar)
+        left = self.fail_on.get(event.open_ts, 0)
+        if left:
+            self.fail_on[event.open_ts] = left - 1
+            raise RuntimeError(f"boom on {event.open_ts}")
+        self.ctx.emit(self.ctx.event(
+            OrderRequested, client_order_id=f"o{event.open_ts}", account="a",
+            instrument="X", side=Side.BUY, qty=Decimal(1)))
+
+
+async def run(events: list[Bar], fail_on: dict[int, int], *, attempts: int = 3
+              ) -> tuple[MemoryBus, PluginRunner]:
+    Orders.fail_on = dict(fail_on)
+    bus = MemoryBus()
+    runner = PluginRunner(Orders, NoConfig(), bus=bus, clock=SimClock(), max_attempts=attempts)
+    await runner.start()
+    for e in events:
+        await bus.publish(e)
+    await bus.wait_idle()
+    await runner.stop()
+    await bus.close()
+    return bus, runner
+
+
+async def test_outputs_carry_event_time_causation_and_derived_ids() -> None:
+    bus, _ = await run([bar(1), bar(2)], {})
+    orders = [d.event for d in bus.messages() if isinstance(d.event, OrderRequested)]
+    assert [o.ts for o in orders] == [1001, 1002]
+    assert [o.causation for o in orders] == ["md-1", "md-2"]
+    again, _ = await run([bar(1), bar(2)], {})
+    assert [o.id for o in orders] == [
+        d.event.id for d in again.messages() if isinstance(d.event, OrderRequested)]
+
+
+async def test_started_event_records_version_and_config_hash() -> None:
+    bus, runner = await run([], {})
+    started = [d.event for d in bus.messages() if isinstance(d.event, PluginStarted)]
+    assert started[0].plugin == "orders" and started[0].config_hash == runner.config_hash
+
+
+async def test_a_failing_handler_is_retried_then_succeeds() -> None:
+    bus, runner = await run([bar(1), bar(2)], {1: 2}, attempts=3)
+    orders = [d.event.client_order_id for d in bus.messages()
+              if isinstance(d.event, OrderRequested)]
+    assert orders == ["o1", "o2"], "order kept, nothing lost"
+    assert runner.stats.errors == 2 and runner.stats.dead_lettered == 0
+
+
+async def test_a_handler_that_keeps_failing_is_dead_lettered_and_the_plugin_goes_on() -> None:
+    bus, runner = await run([bar(1), bar(2)], {1: 99}, attempts=3)
+    orders = [d.event.client_order_id for d in bus.messages()
+              if isinstance(d.event, OrderRequested)]
+    assert orders == ["o2"]
+    dlq = [d.event for d in bus.messages() if isinstance(d.event, DeadLetter)]
+    assert len(dlq) == 1 and "handler failed 3 times" in dlq[0].reason
+    assert decode(dlq[0].payload) == bar(1), "the original event is kept"
+    assert dlq[0].original_subject == "keel.md.bar.X"
+
+
+async def test_undecodable_bytes_go_to_the_dead_letter_subject_with_the_reason() -> None:
+    bus = MemoryBus()
+    runner = PluginRunner(Orders, NoConfig(), bus=bus, clock=SimClock())
+    Orders.fail_on = {}
+    await runner.start()
+    await bus.publish_raw("keel.md.bar.X", b"\xa3not", msg_id="junk")
+    await bus.publish(bar(3))
+    await bus.wait_idle()
+    dead = [d for d in bus.messages() if d.subject == "keel.dlq.orders"]
+    assert len(dead) == 1
+    assert isinstance(dead[0].event, DeadLetter)
+    assert "decode error" in dead[0].event.reason and dead[0].event.payload == b"\xa3not"
+    assert runner.stats.handled == 1, "the plugin kept going"
+    await runner.stop()
+    await bus.close()
+
+
+async def test_emit_outside_a_handler_is_an_error() -> None:
+    bus = MemoryBus()
+    runner = PluginRunner(Orders, NoConfig(), bus=bus, clock=SimClock())
+    with pytest.raises(RuntimeError, match="outside an event handler"):
+        runner.ctx.emit(bar(1))
+    await bus.close()

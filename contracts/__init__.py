@@ -3,7 +3,7 @@
 This package imports only the standard library and msgspec.
 """
 
-from .base import SCHEMA_VERSION, Event, Money, Price, Quantity, Symbol
+from .base import SCHEMA_HEADER, SCHEMA_VERSION, Event, Money, Price, Quantity, Symbol
 from .codec import DecodeError, decode, encode, to_builtins
 from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
 from .intelligence import EmbeddingComputed, RegimeInferred
@@ -43,6 +43,7 @@ __all__ = [
     "CONTROL_PREFIX",
     "EVENT_TYPES",
     "LOG_SUBJECTS",
+    "SCHEMA_HEADER",
     "SCHEMA_VERSION",
     "AnyEvent",
     "Bar",
@@ -86,4 +87,5 @@ __all__ = [
     "query_subject",
     "subject_for",
     "tag_of",
+    "to_builtins",
 ]

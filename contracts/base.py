@@ -8,8 +8,10 @@ Schema evolution rules (read before editing any contract):
 2. New fields are appended with a default; an old log then still decodes.
 3. A field's type never changes and a field is never removed. Make a new
    field (or a new event with a new tag) instead.
-4. Bump ``SCHEMA_VERSION`` when fields are added, so a reader can tell which
-   writer produced a payload.
+4. Bump ``SCHEMA_VERSION`` when fields are added. It travels in the
+   ``Keel-Schema`` message header, outside the payload, so that a replay
+   under newer contracts can still compare payloads byte for byte (an old
+   payload is decoded, which fills the new defaults, and re-encoded).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 __all__ = [
+    "SCHEMA_HEADER",
     "SCHEMA_VERSION",
     "Event",
     "Money",
@@ -29,6 +32,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in
 #: subjects, so they may not contain NATS separators or wildcards.
@@ -54,7 +58,6 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     ts: int
     producer: str
     causation: str | None = None
-    schema: int = SCHEMA_VERSION
 
     #: Subject prefix; concrete classes define ``subject()``.
     root: ClassVar[str] = "keel"

@@ -170,7 +170,9 @@ def _kernel_commands() -> list[Command]:
 
 def build_parser(host: PluginHost | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keel", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=None, help="config file (default: $KEEL_CONFIG or ./keel.toml)")
+    parser.add_argument(
+        "--config", default=None, help="config file (default: $KEEL_CONFIG or ./keel.toml)"
+    )
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -89,7 +89,8 @@ def load_config(
             raise ConfigError("<file>", f"not valid TOML: {exc}", source) from None
     for var, key in _ENV.items():
         if var in env and env[var] != "":
-            raw[key] = int(env[var]) if key == "seed" and env[var].lstrip("-").isdigit() else env[var]
+            value = env[var]
+            raw[key] = int(value) if key == "seed" and value.lstrip("-").isdigit() else value
     return convert_config(raw, KeelConfig, prefix="", source=source or "defaults")
 
 

@@ -116,5 +116,5 @@ class PluginHost:
             self.get(n)
         for n in config.plugin:
             if n not in self._plugins:
-                raise PluginError(n, "configured under [plugin.%s] but not installed" % n)
+                raise PluginError(n, f"configured under [plugin.{n}] but not installed")
         return chosen

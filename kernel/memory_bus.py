@@ -10,6 +10,7 @@ interleaving on every run: that is what the simulator and replay rely on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,9 +65,13 @@ class MemoryBus:
     ``retain=False`` lets the bus forget messages every consumer has passed
     (long backtests); the dedup memory then covers the last
     ``dedup_window`` ids only, like JetStream's duplicate window.
+    ``autodispatch=False`` starts no background task: the caller drives
+    delivery with ``run_until_idle()`` (the simulator's tight loop).
     """
 
-    def __init__(self, *, retain: bool = True, dedup_window: int = 100_000) -> None:
+    def __init__(
+        self, *, retain: bool = True, dedup_window: int = 100_000, autodispatch: bool = True
+    ) -> None:
         self._log: list[Delivery] = []
         self._base = 0  # absolute index of self._log[0]
         self._retain = retain
@@ -81,6 +86,7 @@ class MemoryBus:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._error: BaseException | None = None
+        self._autodispatch = autodispatch
 
     # -- log -------------------------------------------------------------
     @property
@@ -179,6 +185,8 @@ class MemoryBus:
         consumer.handler = None
 
     def _ensure_task(self) -> None:
+        if not self._autodispatch:
+            return
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(
                 self._dispatch_forever(), name="memory-bus-dispatch"
@@ -242,8 +250,20 @@ class MemoryBus:
             del self._log[:drop]
             self._base += drop
 
+    async def run_until_idle(self) -> int:
+        """Deliver until every consumer is caught up; return the rounds it took."""
+        rounds = 0
+        dispatch = self.dispatch_round
+        while await dispatch():
+            rounds += 1
+        self._compact()
+        return rounds
+
     async def wait_idle(self) -> None:
         """Return once every active consumer has handled everything in the log."""
+        if not self._autodispatch:
+            await self.run_until_idle()
+            return
         while True:
             await self._idle.wait()
             if self._error is not None and not isinstance(self._error, asyncio.CancelledError):
@@ -273,10 +293,8 @@ class MemoryBus:
         if self._task is not None:
             self._wake.set()
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
 

@@ -25,7 +25,7 @@ from .errors import KeelError
 from .host import PluginHost
 from .runner import PluginRunner
 
-__all__ = ["Node", "NoBusError", "open_bus", "read_servers_file", "servers_file"]
+__all__ = ["NoBusError", "Node", "open_bus", "read_servers_file", "servers_file"]
 
 log = logging.getLogger("keel.node")
 

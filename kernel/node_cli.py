@@ -130,7 +130,8 @@ async def status(config: KeelConfig, *, as_json: bool, timeout: float) -> int:
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'PLUGIN':<16} {'STATE':<12} {'HANDLED':>8} {'ERRORS':>7} {'DLQ':>5}  NODE / LAST ERROR")
+    print(f"{'PLUGIN':<16} {'STATE':<12} {'HANDLED':>8} {'ERRORS':>7} {'DLQ':>5}  "
+          "NODE / LAST ERROR")
     for r in rows:
         print(f"{r['plugin']:<16} {r.get('state', '?'):<12} {r.get('handled', ''):>8} "
               f"{r.get('errors', ''):>7} {r.get('dead_lettered', ''):>5}  "

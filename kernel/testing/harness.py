@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 from contracts import Event
 
+from ..clock import SimClock
 from ..config import convert_config
 from ..memory_bus import MemoryBus
-from ..clock import SimClock
 from ..plugin import Plugin
 from ..runner import PluginRunner
 

@@ -39,7 +39,7 @@ def test_unknown_key_is_named(tmp_path: Path) -> None:
 def test_storage_must_be_file_or_memory(tmp_path: Path) -> None:
     f = tmp_path / "keel.toml"
     f.write_text('[stream]\nstorage = "disk"\n')
-    with pytest.raises(ConfigError, match="stream.storage"):
+    with pytest.raises(ConfigError, match=r"stream\.storage"):
         load_config(f, env={})
 
 

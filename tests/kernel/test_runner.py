@@ -76,7 +76,7 @@ async def test_a_failing_handler_is_retried_then_succeeds() -> None:
 
 
 async def test_a_handler_that_keeps_failing_is_dead_lettered_and_the_plugin_goes_on() -> None:
-    bus, runner = await run([bar(1), bar(2)], {1: 99}, attempts=3)
+    bus, _ = await run([bar(1), bar(2)], {1: 99}, attempts=3)
     orders = [d.event.client_order_id for d in bus.messages()
               if isinstance(d.event, OrderRequested)]
     assert orders == ["o2"]

@@ -12,7 +12,6 @@ import pytest
 
 from kernel.embedded import EmbeddedPostgres, ServerNotRunningError, ServerStartError
 
-
 MakeServer = Callable[..., EmbeddedPostgres]
 
 

@@ -1,0 +1,1 @@
+"""keel built-in plugin package: simulator."""

@@ -6,6 +6,7 @@ This package imports only the standard library and msgspec.
 from .base import SCHEMA_HEADER, SCHEMA_VERSION, Event, Money, Price, Quantity, Symbol
 from .codec import DecodeError, decode, encode, to_builtins
 from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
+from .integrity import LogSeal, chain_hash, message_digest
 from .intelligence import EmbeddingComputed, RegimeInferred
 from .market import Bar, Tick
 from .orders import (
@@ -54,6 +55,7 @@ __all__ = [
     "Event",
     "Halt",
     "Heartbeat",
+    "LogSeal",
     "Money",
     "OrderAccepted",
     "OrderCancelled",
@@ -79,11 +81,13 @@ __all__ = [
     "TimerFired",
     "TradingState",
     "TradingStateChanged",
+    "chain_hash",
     "dead_letter_subject",
     "decode",
     "encode",
     "event_type",
     "health_subject",
+    "message_digest",
     "query_subject",
     "subject_for",
     "tag_of",

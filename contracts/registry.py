@@ -6,6 +6,7 @@ from typing import Union
 
 from .base import Event
 from .control import Halt, Resume, RiskBreach, TradingStateChanged
+from .integrity import LogSeal
 from .intelligence import EmbeddingComputed, RegimeInferred
 from .market import Bar, Tick
 from .orders import (
@@ -52,6 +53,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RegimeInferred,
     EmbeddingComputed,
     PortfolioSnapshot,
+    LogSeal,
 )
 
 AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007

@@ -22,6 +22,8 @@ class PluginStarted(Event, frozen=True, kw_only=True, tag="sys.plugin_started"):
     config_hash: str
     config_json: str = "{}"
     node: str = ""
+    #: The node's RNG seed (each plugin's stream is derived from it and the name).
+    seed: int = 0
 
     def subject(self) -> str:
         return f"keel.sys.started.{self.plugin}"
@@ -83,6 +85,8 @@ class PluginSnapshot(Event, frozen=True, kw_only=True, tag="sys.snapshot"):
     inputs: int
     last_input_id: str
     state: bytes
+    #: Log sequence of the last input folded into ``state`` (0: unknown).
+    last_input_seq: int = 0
 
     def subject(self) -> str:
         return f"keel.snapshot.{self.plugin}"

@@ -169,7 +169,9 @@ def _kernel_commands() -> list[Command]:
 
 
 def build_parser(host: PluginHost | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="keel", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="keel", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
     parser.add_argument(
         "--config", default=None, help="config file (default: $KEEL_CONFIG or ./keel.toml)"
     )
@@ -182,7 +184,7 @@ def build_parser(host: PluginHost | None) -> argparse.ArgumentParser:
         if cmd.name in seen:
             raise KeelError(f"two packages define the command `keel {cmd.name}`")
         seen.add(cmd.name)
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, allow_abbrev=False)
         cmd.configure(p)
         p.set_defaults(_run=cmd.run)
     return parser

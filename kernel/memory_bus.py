@@ -141,8 +141,9 @@ class MemoryBus:
                 stored_ns=event.ts if event is not None else 0,
             )
         )
-        self._idle.clear()
-        self._wake.set()
+        if self._autodispatch:
+            self._idle.clear()
+            self._wake.set()
         return seq
 
     def data_of(self, delivery: Delivery) -> bytes:
@@ -213,12 +214,24 @@ class MemoryBus:
         end = base + len(log)
         for consumer in tuple(self._active):
             cursor = consumer.cursor
+            if cursor >= end:
+                continue
+            matches = consumer.matches
             while cursor < end:
                 delivery = log[cursor - base]
                 cursor += 1
-                if consumer.wants(delivery.subject):
+                hit = matches.get(delivery.subject)
+                if hit is None:
+                    hit = consumer.wants(delivery.subject)
+                if hit:
                     consumer.cursor = cursor - 1
-                    await self._deliver(consumer, delivery)
+                    handler = consumer.handler
+                    if handler is not None:
+                        try:
+                            await handler(delivery)
+                        except Exception:
+                            await asyncio.sleep(0)
+                            await self._deliver(consumer, delivery, 2)
                     consumer.cursor = cursor
                     progressed = True
                     break
@@ -226,8 +239,7 @@ class MemoryBus:
                 consumer.cursor = cursor
         return progressed
 
-    async def _deliver(self, consumer: _Consumer, delivery: Delivery) -> None:
-        attempt = 1
+    async def _deliver(self, consumer: _Consumer, delivery: Delivery, attempt: int = 1) -> None:
         while consumer.handler is not None:
             try:
                 if attempt == 1:
@@ -256,7 +268,8 @@ class MemoryBus:
         dispatch = self.dispatch_round
         while await dispatch():
             rounds += 1
-        self._compact()
+        if len(self._log) > 4096:
+            self._compact()
         return rounds
 
     async def wait_idle(self) -> None:

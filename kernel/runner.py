@@ -85,6 +85,7 @@ class PluginRunner:
         self.consumer = consumer or self.name
         self.node = node
         self.snapshot_every = snapshot_every
+        self.seed = seed
         self.stats = RunnerStats()
         self.ctx = Context(
             name=self.name,
@@ -175,6 +176,7 @@ class PluginRunner:
             config_hash=self.config_hash,
             config_json=msgspec.json.encode(self.config).decode(),
             node=self.node,
+            seed=self.seed,
         )
 
     # -- the hot path ----------------------------------------------------
@@ -187,16 +189,20 @@ class PluginRunner:
                 await self._dead_letter(delivery, f"decode error: {exc.reason}")
                 return
         ctx, clock, ids = self.ctx, self.clock, self.ids
-        clock.set_event_time(event.ts)
-        ids.begin(event.id)
-        ctx._begin()
+        # Inlined Clock.set_event_time / IdSource.begin / Context._begin: this is
+        # the simulator's hot path (several calls per bar per plugin).
+        clock._event_ns = event.ts
+        ids._cause = event.id
+        ids._n = 0
+        outputs: list[Event] = []
+        ctx._outputs = outputs
         try:
             if self.tracing:
                 await self._handle_traced(event, delivery.headers)
             else:
                 await self.plugin.on_event(event)
         except Exception as exc:
-            ctx._end()
+            ctx._outputs = None
             self.stats.errors += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             if delivery.attempt < self.max_attempts:
@@ -210,9 +216,10 @@ class PluginRunner:
             )
             return
         finally:
-            clock.set_event_time(None)
-            ids.begin(None)
-        outputs = ctx._end()
+            clock._event_ns = None
+            ids._cause = None
+            ids._n = 0
+        ctx._outputs = None
         if self._due_timers:
             outputs.extend(self._take_timers())
         if outputs:
@@ -221,7 +228,7 @@ class PluginRunner:
         self.stats.handled += 1
         self.stats.last_seq = delivery.seq
         if self.snapshot_every and self._inputs % self.snapshot_every == 0:
-            await self._snapshot(event)
+            await self._snapshot(event, delivery.seq)
 
     async def _handle_traced(self, event: Event, headers: Mapping[str, str]) -> None:
         tag = type(event).__struct_config__.tag
@@ -261,7 +268,7 @@ class PluginRunner:
         self.stats.dead_lettered += 1
         self.stats.last_error = reason
 
-    async def _snapshot(self, last: Event) -> None:
+    async def _snapshot(self, last: Event, seq: int) -> None:
         state = self.plugin.snapshot()
         if state is None:
             return
@@ -277,6 +284,7 @@ class PluginRunner:
                 inputs=self._inputs,
                 last_input_id=last.id,
                 state=state,
+                last_input_seq=seq,
             )
         )
 

@@ -1,8 +1,12 @@
-"""Hook implementations of the notary package (being written)."""
+"""Hook implementations of the notary package."""
 
-from kernel import hookimpl
+from __future__ import annotations
+
+from kernel import Plugin, hookimpl
+
+from .notary import Notary
 
 
 @hookimpl
-def keel_plugins() -> list[type]:
-    return []
+def keel_plugins() -> list[type[Plugin]]:
+    return [Notary]

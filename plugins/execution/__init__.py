@@ -1,0 +1,23 @@
+"""Execution: the order lifecycle as a fold over events, and routing to brokers.
+
+See ``broker_api.md`` in this folder for what a broker plugin must do.
+"""
+
+from .config import ExecutionConfig
+from .core import ExecutionCore, InvalidTransitionError, OrderRecord, UnknownOrderError
+from .lifecycle import TERMINAL, TRANSITIONS, Kind, OrderState, kind_of
+from .shell import ExecutionPlugin
+
+__all__ = [
+    "TERMINAL",
+    "TRANSITIONS",
+    "ExecutionConfig",
+    "ExecutionCore",
+    "ExecutionPlugin",
+    "InvalidTransitionError",
+    "Kind",
+    "OrderRecord",
+    "OrderState",
+    "UnknownOrderError",
+    "kind_of",
+]

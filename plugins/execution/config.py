@@ -1,0 +1,18 @@
+"""Configuration of the execution plugin (``[plugin.execution]``)."""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = ["ExecutionConfig"]
+
+
+class ExecutionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How execution routes accepted orders."""
+
+    #: Venues an order may be routed to. Empty (default): any venue; an order
+    #: for a venue not listed is rejected with code ``UNKNOWN_VENUE``
+    #: (``source="execution"``) instead of being sent to a broker nobody runs.
+    venues: list[str] = []
+    #: How many recent invariant breaches are kept for ``keel status``.
+    keep_breaches: int = 50

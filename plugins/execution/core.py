@@ -1,0 +1,285 @@
+"""The execution core: each order is a fold of its events through ``TRANSITIONS``.
+
+Pure and free of I/O: ``ExecutionCore.apply(event)`` updates the order book
+and returns the events to emit. Outputs are built by the injected ``make``
+(``Context.event`` in the plugin), so ids and timestamps stay deterministic.
+The state lives in msgspec Structs, which is also the snapshot format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from contracts import (
+    Event,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderRequested,
+    OrderSubmitted,
+    Side,
+)
+
+from .config import ExecutionConfig
+from .lifecycle import TERMINAL, TRANSITIONS, Kind, OrderState, kind_of
+
+__all__ = [
+    "DUPLICATE_ORDER",
+    "UNKNOWN_VENUE",
+    "Counters",
+    "ExecutionCore",
+    "ExecutionState",
+    "InvalidTransitionError",
+    "OrderRecord",
+    "UnknownOrderError",
+]
+
+ZERO = Decimal(0)
+#: Risk's code for a repeated request; for execution it is a duplicate notice.
+DUPLICATE_ORDER = "DUPLICATE_ORDER"
+#: Execution's own code when an order names a venue outside ``config.venues``.
+UNKNOWN_VENUE = "UNKNOWN_VENUE"
+
+Make = Callable[..., Any]
+
+
+class InvalidTransitionError(Exception):
+    """An event that the transition table does not allow for the order's state.
+
+    Recorded (health counter + log) and ignored, never raised at the bus.
+    """
+
+    def __init__(self, client_order_id: str, state: OrderState, kind: Kind, event_id: str) -> None:
+        super().__init__(
+            f"order {client_order_id!r}: {kind} is not allowed in state {state} "
+            f"(event {event_id}); ignored. Look for a broker or producer that emits "
+            "lifecycle events out of order."
+        )
+        self.client_order_id = client_order_id
+        self.state = state
+        self.kind = kind
+        self.event_id = event_id
+
+
+class UnknownOrderError(KeyError):
+    """A query named a client order id execution has never seen."""
+
+    def __init__(self, client_order_id: str) -> None:
+        super().__init__(f"no order {client_order_id!r}; list known ids with the `orders` query")
+        self.client_order_id = client_order_id
+
+
+class OrderRecord(msgspec.Struct, kw_only=True):
+    """What execution knows about one order."""
+
+    client_order_id: str
+    account: str
+    instrument: str
+    venue: str
+    state: OrderState
+    side: Side | None = None
+    qty: Decimal = ZERO
+    request: OrderRequested | None = None
+    cum_qty: Decimal = ZERO
+    leaves_qty: Decimal = ZERO
+    #: Sum of fill qty x price (average fill price = notional / cum_qty).
+    notional: Decimal = ZERO
+    fees: Decimal = ZERO
+    cancel_requested: bool = False
+    reason: str = ""
+    created_ts: int = 0
+    updated_ts: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in TERMINAL
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able view (decimals as strings) for queries."""
+        avg = self.notional / self.cum_qty if self.cum_qty else None
+        return {
+            "client_order_id": self.client_order_id,
+            "account": self.account,
+            "instrument": self.instrument,
+            "venue": self.venue,
+            "state": str(self.state),
+            "side": str(self.side) if self.side is not None else None,
+            "qty": str(self.qty),
+            "order_type": str(self.request.order_type) if self.request else None,
+            "limit_price": _s(self.request.limit_price) if self.request else None,
+            "strategy": self.request.strategy if self.request else "",
+            "cum_qty": str(self.cum_qty),
+            "leaves_qty": str(self.leaves_qty),
+            "avg_fill_price": _s(avg),
+            "fees": str(self.fees),
+            "cancel_requested": self.cancel_requested,
+            "reason": self.reason,
+            "created_ts": self.created_ts,
+            "updated_ts": self.updated_ts,
+        }
+
+
+class Counters(msgspec.Struct, kw_only=True):
+    routed: int = 0
+    #: Repeated requests/accepts (and risk's DUPLICATE_ORDER notices): never routed.
+    duplicates: int = 0
+    #: Fills whose ``cum_qty`` does not advance the order (replayed or stale).
+    stale_fills: int = 0
+    #: Lifecycle events for ids never requested or accepted here.
+    unknown_orders: int = 0
+    invalid_transitions: int = 0
+
+
+class ExecutionState(msgspec.Struct, kw_only=True):
+    orders: dict[str, OrderRecord] = {}
+    counters: Counters = msgspec.field(default_factory=Counters)
+
+
+class ExecutionCore:
+    """Order book of execution: ``apply`` one event, get the events to emit."""
+
+    def __init__(
+        self, config: ExecutionConfig, make: Make, state: ExecutionState | None = None
+    ) -> None:
+        self.config = config
+        self.make = make
+        self.state = state or ExecutionState()
+        self.venues = frozenset(config.venues)
+        #: Most recent invariant breaches (bounded by ``config.keep_breaches``).
+        self.breaches: list[InvalidTransitionError] = []
+
+    @property
+    def orders(self) -> dict[str, OrderRecord]:
+        return self.state.orders
+
+    def apply(self, event: Event) -> list[Event]:
+        kind = kind_of(event)
+        if kind is None:
+            return []
+        coid: str = event.client_order_id  # type: ignore[attr-defined]
+        counters = self.state.counters
+        rec = self.state.orders.get(coid)
+        if kind is Kind.RISK_REJECTED and event.code == DUPLICATE_ORDER:  # type: ignore[attr-defined]
+            counters.duplicates += 1
+            return []
+        if rec is None:
+            if kind not in (Kind.REQUESTED, Kind.ACCEPTED, Kind.RISK_REJECTED):
+                counters.unknown_orders += 1
+                return []
+            state = OrderState.NEW
+        else:
+            state = rec.state
+            # Idempotency on the client order id: once known, a request or an
+            # accept never moves (or routes) the order again.
+            if kind is Kind.REQUESTED or (
+                kind is Kind.ACCEPTED and state is not OrderState.REQUESTED
+            ):
+                counters.duplicates += 1
+                return []
+            if isinstance(event, OrderFilled) and event.cum_qty <= rec.cum_qty:
+                counters.stale_fills += 1
+                return []
+        new = TRANSITIONS.get((state, kind))
+        if new is None:
+            self._breach(InvalidTransitionError(coid, state, kind, event.id))
+            return []
+        if rec is None:
+            rec = self._create(event)
+            self.state.orders[coid] = rec
+        rec.state = new
+        rec.updated_ts = event.ts
+        self._update(rec, kind, event)
+        if new is OrderState.ACCEPTED:
+            return [self._route(rec)]
+        if new is OrderState.CANCELLED and kind is Kind.CANCEL_REQUESTED:
+            return [self._cancel_unrouted(rec, event.reason)]  # type: ignore[attr-defined]
+        return []
+
+    # -- helpers -------------------------------------------------------------
+    def _create(self, event: Event) -> OrderRecord:
+        if isinstance(event, OrderRejected):
+            return OrderRecord(
+                client_order_id=event.client_order_id, account=event.account,
+                instrument=event.instrument, venue="", state=OrderState.NEW,
+                created_ts=event.ts,
+            )
+        req: OrderRequested = event if isinstance(event, OrderRequested) else event.request  # type: ignore[attr-defined]
+        return OrderRecord(
+            client_order_id=req.client_order_id, account=req.account,
+            instrument=req.instrument, venue=req.venue, state=OrderState.NEW,
+            side=req.side, qty=req.qty, request=req, leaves_qty=req.qty,
+            created_ts=event.ts,
+        )
+
+    @staticmethod
+    def _update(rec: OrderRecord, kind: Kind, event: Any) -> None:
+        if kind is Kind.FILLED or kind is Kind.PARTIALLY_FILLED:
+            rec.cum_qty = event.cum_qty
+            rec.leaves_qty = event.leaves_qty
+            rec.notional += event.qty * event.price
+            rec.fees += event.fee
+        elif kind is Kind.CANCEL_REQUESTED:
+            rec.cancel_requested = True
+        elif kind is Kind.CANCELLED:
+            rec.leaves_qty = ZERO
+            rec.reason = event.reason
+        elif kind is Kind.RISK_REJECTED or kind is Kind.VENUE_REJECTED:
+            rec.leaves_qty = ZERO
+            rec.reason = f"{event.code}: {event.reason}"
+
+    def _fold_own(self, rec: OrderRecord, kind: Kind) -> None:
+        # Execution's own outputs go through the same table as everyone's.
+        rec.state = TRANSITIONS[(rec.state, kind)]
+
+    def _route(self, rec: OrderRecord) -> Event:
+        assert rec.request is not None
+        if self.venues and rec.venue not in self.venues:
+            rec.reason = f"{UNKNOWN_VENUE}: no broker for venue {rec.venue!r}"
+            rec.leaves_qty = ZERO
+            self._fold_own(rec, Kind.VENUE_REJECTED)
+            return self.make(  # type: ignore[no-any-return]
+                OrderRejected, client_order_id=rec.client_order_id, account=rec.account,
+                instrument=rec.instrument, code=UNKNOWN_VENUE,
+                reason=(f"venue {rec.venue!r} is not in execution's venues "
+                        f"{sorted(self.venues)}; add it to [plugin.execution] venues"),
+                source="execution",
+            )
+        self._fold_own(rec, Kind.SUBMITTED)
+        self.state.counters.routed += 1
+        return self.make(  # type: ignore[no-any-return]
+            OrderSubmitted, client_order_id=rec.client_order_id, account=rec.account,
+            venue=rec.venue, request=rec.request,
+        )
+
+    def _cancel_unrouted(self, rec: OrderRecord, why: str) -> Event:
+        rec.leaves_qty = ZERO
+        rec.reason = f"cancelled before routing: {why}" if why else "cancelled before routing"
+        return self.make(  # type: ignore[no-any-return]
+            OrderCancelled, client_order_id=rec.client_order_id, account=rec.account,
+            instrument=rec.instrument, venue=rec.venue or "none", reason=rec.reason,
+            filled_qty=ZERO,
+        )
+
+    def _breach(self, err: InvalidTransitionError) -> None:
+        self.state.counters.invalid_transitions += 1
+        self.breaches.append(err)
+        if len(self.breaches) > self.config.keep_breaches:
+            del self.breaches[0]
+
+    # -- read side -------------------------------------------------------------
+    def order(self, client_order_id: str) -> OrderRecord:
+        try:
+            return self.state.orders[client_order_id]
+        except KeyError:
+            raise UnknownOrderError(client_order_id) from None
+
+    def open_orders(self) -> list[OrderRecord]:
+        return [o for o in self.state.orders.values() if o.is_open]
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

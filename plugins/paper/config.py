@@ -1,0 +1,57 @@
+"""Configuration of the ``paper`` shadow broker (``[plugin.paper]``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+__all__ = ["PaperConfig"]
+
+
+class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How paper fills, what it charges and how it rounds. All money is exact Decimal."""
+
+    #: Market orders fill at the next bar's open (``next_open``), at the close of
+    #: the last bar paper saw when the order arrived (``bar_close``), or at the
+    #: next tick (``next_tick``: buy at ask, sell at bid). Bar modes use bars,
+    #: ``next_tick`` uses ticks, for market and limit orders alike.
+    fill: Literal["next_open", "bar_close", "next_tick"] = "next_open"
+    #: Fee in basis points of the notional (price x qty).
+    fee_bps: Decimal = Decimal(0)
+    #: Fee per unit of quantity.
+    fee_per_unit: Decimal = Decimal(0)
+    #: Smallest fee an order pays in total (charged with its first fill).
+    min_fee: Decimal = Decimal(0)
+    #: Fees are rounded half-up to a multiple of this.
+    fee_step: Decimal = Decimal("0.01")
+    #: Adverse slippage in basis points: buys fill higher, sells lower.
+    slippage_bps: Decimal = Decimal(0)
+    #: Price step fill prices are rounded to (adversely) when slippage puts them
+    #: off the grid; ``tick_sizes`` overrides it per instrument.
+    tick_size: Decimal = Decimal("0.00000001")
+    tick_sizes: dict[str, Decimal] = {}
+    #: At most this fraction of a bar's volume (or a tick's size) fills per
+    #: bar/tick, over all orders of the instrument in arrival order; the rest
+    #: stays working (partial fills). 0 turns the limit off.
+    max_volume_participation: Decimal = Decimal(0)
+    #: Quantity step of partial fills (participation caps round down to it).
+    lot_size: Decimal = Decimal("0.00000001")
+    #: Currency of fees (``OrderFilled.currency``).
+    currency: str = "USD"
+    #: Instruments to watch for prices; empty means all (``keel.md.bar.>``).
+    instruments: list[str] = []
+
+    def __post_init__(self) -> None:
+        for key in ("fee_bps", "fee_per_unit", "min_fee", "slippage_bps"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must be >= 0")
+        for key in ("fee_step", "tick_size", "lot_size"):
+            if getattr(self, key) <= 0:
+                raise ValueError(f"{key} must be > 0")
+        for instrument, tick in self.tick_sizes.items():
+            if tick <= 0:
+                raise ValueError(f"tick_sizes[{instrument!r}] must be > 0")
+        if not 0 <= self.max_volume_participation <= 1:
+            raise ValueError("max_volume_participation must be within [0, 1] (0 = off)")

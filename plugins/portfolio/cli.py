@@ -1,0 +1,118 @@
+"""``keel portfolio``: ask the running portfolio plugin for its summary and print it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from contracts import query_subject
+from kernel import Command, KeelError, load_config
+
+__all__ = ["PORTFOLIO_COMMAND", "format_summary", "request_summary"]
+
+_METRICS = (
+    ("equity", "Equity"), ("cash", "Cash"), ("initial_cash", "Initial cash"),
+    ("realized_pnl", "Realized PnL"), ("unrealized_pnl", "Unrealized PnL"),
+    ("total_pnl", "Total PnL"), ("return_pct", "Return %"), ("fees", "Fees"),
+    ("gross_exposure", "Gross exposure"), ("net_exposure", "Net exposure"),
+    ("leverage", "Leverage"), ("peak_equity", "Peak equity"), ("drawdown", "Drawdown"),
+    ("drawdown_pct", "Drawdown %"), ("max_drawdown", "Max drawdown"),
+    ("max_drawdown_pct", "Max drawdown %"), ("fills", "Fills"), ("turnover", "Turnover"),
+    ("trades_closed", "Round trips"), ("win_rate_pct", "Win rate %"),
+)
+_COLUMNS = (
+    ("instrument", "Instrument"), ("qty", "Qty"), ("avg_price", "Avg price"),
+    ("last_price", "Last"), ("market_value", "Value"), ("unrealized_pnl", "Unrealized"),
+    ("realized_pnl", "Realized"), ("fees", "Fees"), ("fills", "Fills"),
+)
+
+
+class PortfolioQueryError(KeelError):
+    """The portfolio plugin answered the query with an error."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(f"portfolio query failed: {error}")
+        self.error = error
+
+
+async def request_summary(bus: Any, account: str | None = None, timeout: float = 2.0) -> Any:
+    """Request the ``summary`` query of the running portfolio plugin over ``bus``."""
+    args = {"account": account} if account else {}
+    raw = await bus.request(query_subject("portfolio", "summary"), json.dumps(args).encode(),
+                            timeout=timeout)
+    reply = json.loads(raw)
+    if not reply.get("ok"):
+        raise PortfolioQueryError(str(reply.get("error")))
+    return reply["result"]
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    for row in rows:
+        out.append("  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ))
+    return out
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as two plain-text tables: positions, then metrics."""
+    lines = [f"account {summary.get('account', '?')}"]
+    positions = [p for p in summary.get("positions", []) if p.get("qty") not in ("0", None)
+                 or p.get("realized_pnl") not in ("0", None)]
+    if positions:
+        lines += _table([h for _, h in _COLUMNS],
+                        [[_cell(p.get(k)) for k, _ in _COLUMNS] for p in positions])
+    else:
+        lines.append("no positions")
+    lines.append("")
+    lines += _table(["Metric", "Value"],
+                    [[label, _cell(summary.get(key))] for key, label in _METRICS])
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the raw summary as JSON")
+    parser.add_argument("--account", default=None, help="account to show (default: the "
+                        "portfolio plugin's default_account)")
+    parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for a reply")
+
+
+async def _fetch(args: argparse.Namespace) -> Any:
+    from kernel.node import open_bus  # the node's bus (NATS, or the embedded server)
+
+    config = load_config(getattr(args, "config", None))
+    async with open_bus(config) as bus:
+        return await request_summary(bus, args.account, args.timeout)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        summary = asyncio.run(_fetch(args))
+    except (KeelError, OSError) as exc:
+        print(f"keel portfolio: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+PORTFOLIO_COMMAND = Command(
+    name="portfolio",
+    help="show positions and metrics of the running portfolio plugin",
+    configure=_configure,
+    run=_run,
+)

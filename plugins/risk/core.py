@@ -1,0 +1,244 @@
+"""The risk core: pre-trade checks, trading state, halt/resume; pure, no I/O.
+
+``RiskEngine.apply(event)`` folds one input into ``RiskState`` and returns
+the events to emit, built by the injected ``make`` (``Context.event``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from contracts import (
+    Bar,
+    CancelRequested,
+    Event,
+    Halt,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderRequested,
+    PortfolioSnapshot,
+    Resume,
+    RiskBreach,
+    Side,
+    Tick,
+    TradingState,
+    TradingStateChanged,
+)
+
+from .checks import Denial, check_order
+from .codes import Code
+from .config import RiskConfig
+from .state import ZERO, AccountRisk, OpenOrder, RiskState
+
+__all__ = ["DAY_NS", "RiskEngine"]
+
+DAY_NS = 86_400 * 1_000_000_000
+_TWO = Decimal(2)
+
+Make = Callable[..., Any]
+
+
+class RiskEngine:
+    """Risk's state machine: ``apply`` one event, get the events to emit."""
+
+    def __init__(self, config: RiskConfig, make: Make, state: RiskState | None = None) -> None:
+        self.config = config
+        self.make = make
+        self.state = state or RiskState()
+
+    def apply(self, event: Event) -> list[Event]:
+        out: list[Event] = []
+        day = event.ts // DAY_NS
+        if day != self.state.day:
+            self._new_day(day, out)
+        if isinstance(event, Bar):
+            self.state.prices[event.instrument] = event.close
+        elif isinstance(event, Tick):
+            self.state.prices[event.instrument] = (event.bid + event.ask) / _TWO
+        elif isinstance(event, OrderRequested):
+            self._on_request(event, out)
+        elif isinstance(event, OrderFilled):
+            self._on_fill(event)
+        elif isinstance(event, OrderCancelled):
+            self._close_order(event.account, event.client_order_id)
+        elif isinstance(event, OrderRejected):
+            # Our own rejections are decisions already folded; only a rejection
+            # from downstream (venue, execution) closes an accepted order.
+            if event.source != "risk":
+                self._close_order(event.account, event.client_order_id)
+        elif isinstance(event, PortfolioSnapshot):
+            self._on_snapshot(event, out)
+        elif isinstance(event, Halt):
+            self._halt(f"HALT: {event.reason}" + (f" (by {event.operator})" if event.operator
+                                                  else ""), out)
+        elif isinstance(event, Resume):
+            self._resume(event, out)
+        return out
+
+    # -- orders ----------------------------------------------------------------
+    def _on_request(self, order: OrderRequested, out: list[Event]) -> None:
+        state = self.state
+        acct = state.account(order.account)
+        denial = check_order(self.config, state, acct, order, order.ts)
+        if denial is not None:
+            if denial.code is not Code.DUPLICATE_ORDER:
+                state.decided[order.client_order_id] = False
+            self._deny(order, denial, out)
+            return
+        state.decided[order.client_order_id] = True
+        state.counters.accepted += 1
+        acct.open_orders[order.client_order_id] = OpenOrder(
+            client_order_id=order.client_order_id, instrument=order.instrument,
+            side=order.side, venue=order.venue, leaves=order.qty,
+        )
+        acct.add_open(order.instrument, order.side, order.qty)
+        if self.config.max_orders_per_window is not None:
+            acct.recent.append(order.ts)
+        if order.instrument not in state.prices:
+            price = order.limit_price if order.limit_price is not None else order.ref_price
+            if price is not None:
+                state.prices[order.instrument] = price
+        out.append(self.make(OrderAccepted, client_order_id=order.client_order_id,
+                             account=order.account, request=order))
+
+    def _deny(self, order: OrderRequested, denial: Denial, out: list[Event]) -> None:
+        code = denial.code.value
+        rejected = self.state.counters.rejected
+        rejected[code] = rejected.get(code, 0) + 1
+        out.append(self.make(
+            OrderRejected, client_order_id=order.client_order_id, account=order.account,
+            instrument=order.instrument, code=code, reason=denial.detail, source="risk",
+        ))
+        out.append(self._breach(order.account, denial, order.client_order_id))
+
+    def _breach(self, account: str, denial: Denial, client_order_id: str | None) -> Event:
+        return self.make(  # type: ignore[no-any-return]
+            RiskBreach, account=account, code=denial.code.value, detail=denial.detail,
+            limit=denial.limit, value=denial.value, client_order_id=client_order_id,
+        )
+
+    def _on_fill(self, fill: OrderFilled) -> None:
+        acct = self.state.account(fill.account)
+        self.state.prices[fill.instrument] = fill.price
+        oo = acct.open_orders.get(fill.client_order_id)
+        if oo is not None:
+            if fill.cum_qty <= oo.cum:
+                return  # stale or repeated fill: already counted
+            oo.cum = fill.cum_qty
+            leaves = max(fill.leaves_qty, ZERO)
+            acct.add_open(oo.instrument, oo.side, leaves - oo.leaves)
+            oo.leaves = leaves
+            if fill.leaves_qty <= 0:
+                self._close_order(fill.account, fill.client_order_id)
+        signed = fill.qty if fill.side is Side.BUY else -fill.qty
+        acct.positions[fill.instrument] = acct.position(fill.instrument) + signed
+
+    def _close_order(self, account: str, client_order_id: str) -> None:
+        acct = self.state.accounts.get(account)
+        if acct is None:
+            return
+        oo = acct.open_orders.pop(client_order_id, None)
+        if oo is not None and oo.leaves > 0:
+            acct.add_open(oo.instrument, oo.side, -oo.leaves)
+
+    # -- daily loss ------------------------------------------------------------
+    def _new_day(self, day: int, out: list[Event]) -> None:
+        state = self.state
+        first = state.day < 0
+        state.day = day
+        if first:
+            return
+        for acct in state.accounts.values():
+            acct.day_start_pnl = acct.pnl
+            acct.loss_breached = False
+        self._sync(out, "new UTC day: daily loss reset")
+
+    def _on_snapshot(self, snap: PortfolioSnapshot, out: list[Event]) -> None:
+        acct = self.state.account(snap.account)
+        acct.pnl = snap.realized_pnl + snap.unrealized_pnl
+        limit = self.config.max_daily_loss
+        if limit is None or acct.loss_breached or acct.daily_pnl > -limit:
+            return
+        acct.loss_breached = True
+        denial = Denial(code=Code.MAX_DAILY_LOSS,
+                        detail=f"account {snap.account} lost {-acct.daily_pnl} today "
+                               f"(limit {limit}); action: {self.config.daily_loss_action}",
+                        limit=str(-limit), value=str(acct.daily_pnl))
+        out.append(self._breach(snap.account, denial, None))
+        action = self.config.daily_loss_action
+        if action == "halt":
+            self._halt(f"MAX_DAILY_LOSS: account {snap.account}", out)
+        elif action == "reduce":
+            self._sync(out, f"MAX_DAILY_LOSS: account {snap.account} daily pnl {acct.daily_pnl}")
+
+    # -- trading state -----------------------------------------------------------
+    def _target(self) -> TradingState:
+        state = self.state
+        if state.halted:
+            return TradingState.HALTED
+        if self.config.daily_loss_action == "reduce" and any(
+            a.loss_breached for a in state.accounts.values()
+        ):
+            return TradingState.REDUCING
+        return TradingState.ACTIVE
+
+    def _sync(self, out: list[Event], reason: str) -> None:
+        target = self._target()
+        previous = self.state.trading
+        if target is previous:
+            return
+        self.state.trading = target
+        out.append(self.make(TradingStateChanged, previous=previous, state=target, reason=reason))
+
+    def _halt(self, reason: str, out: list[Event]) -> None:
+        state = self.state
+        if state.halted:
+            return  # already halted: no duplicate state change, no second cancel wave
+        state.halted = True
+        state.halt_reason = reason
+        self._sync(out, reason)
+        for account, acct in state.accounts.items():
+            for oo in acct.open_orders.values():
+                out.append(self.make(
+                    CancelRequested, client_order_id=oo.client_order_id, account=account,
+                    reason=reason, venue=oo.venue,
+                ))
+
+    def _resume(self, event: Resume, out: list[Event]) -> None:
+        state = self.state
+        if not state.halted:
+            return
+        state.halted = False
+        state.halt_reason = ""
+        self._sync(out, f"RESUME: {event.reason}" + (f" (by {event.operator})"
+                                                    if event.operator else ""))
+
+    # -- read side -------------------------------------------------------------
+    def view(self) -> dict[str, Any]:
+        """JSON-able summary for the ``state`` query (decimals as strings)."""
+        state = self.state
+        return {
+            "trading_state": str(state.trading),
+            "halted": state.halted,
+            "halt_reason": state.halt_reason,
+            "accounts": {name: _account_view(acct) for name, acct in state.accounts.items()},
+            "accepted": state.counters.accepted,
+            "rejected": dict(state.counters.rejected),
+        }
+
+
+def _account_view(acct: AccountRisk) -> dict[str, Any]:
+    return {
+        "positions": {k: str(v) for k, v in acct.positions.items() if v != ZERO},
+        "open_orders": [
+            {"client_order_id": o.client_order_id, "instrument": o.instrument,
+             "side": str(o.side), "leaves": str(o.leaves), "venue": o.venue}
+            for o in acct.open_orders.values()
+        ],
+        "daily_pnl": str(acct.daily_pnl),
+        "daily_loss_breached": acct.loss_breached,
+    }

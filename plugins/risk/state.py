@@ -1,0 +1,83 @@
+"""Risk's own view of the world, folded from fills, cancels, rejections and accepts.
+
+Plain msgspec Structs: cheap attribute access on the hot path and a ready
+snapshot format. Dicts (never sets) keep iteration and snapshots deterministic.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from contracts import Side, TradingState
+
+__all__ = ["ZERO", "AccountRisk", "Counters", "OpenOrder", "RiskState"]
+
+ZERO = Decimal(0)
+
+
+class OpenOrder(msgspec.Struct, kw_only=True):
+    """An order risk accepted that has not finished yet."""
+
+    client_order_id: str
+    instrument: str
+    side: Side
+    venue: str
+    leaves: Decimal
+    cum: Decimal = ZERO
+
+
+class AccountRisk(msgspec.Struct, kw_only=True):
+    positions: dict[str, Decimal] = {}
+    open_orders: dict[str, OpenOrder] = {}
+    #: Open (unfilled) quantity per instrument and direction.
+    open_buy: dict[str, Decimal] = {}
+    open_sell: dict[str, Decimal] = {}
+    #: Event times of recently accepted orders (rate window), oldest first.
+    recent: list[int] = []
+    #: Latest realized + unrealized PnL reported by the portfolio.
+    pnl: Decimal = ZERO
+    #: ``pnl`` when the current UTC day started.
+    day_start_pnl: Decimal = ZERO
+    loss_breached: bool = False
+
+    @property
+    def daily_pnl(self) -> Decimal:
+        return self.pnl - self.day_start_pnl
+
+    def position(self, instrument: str) -> Decimal:
+        return self.positions.get(instrument, ZERO)
+
+    def open_qty(self, instrument: str, side: Side) -> Decimal:
+        book = self.open_buy if side is Side.BUY else self.open_sell
+        return book.get(instrument, ZERO)
+
+    def add_open(self, instrument: str, side: Side, qty: Decimal) -> None:
+        book = self.open_buy if side is Side.BUY else self.open_sell
+        book[instrument] = book.get(instrument, ZERO) + qty
+
+
+class Counters(msgspec.Struct, kw_only=True):
+    accepted: int = 0
+    rejected: dict[str, int] = {}
+
+
+class RiskState(msgspec.Struct, kw_only=True):
+    trading: TradingState = TradingState.ACTIVE
+    halted: bool = False
+    halt_reason: str = ""
+    #: UTC day number (event time // 1 day) of the last handled event; -1: none yet.
+    day: int = -1
+    accounts: dict[str, AccountRisk] = {}
+    #: Last price per instrument (bar close, tick mid, fill price).
+    prices: dict[str, Decimal] = {}
+    #: Every client order id risk decided, True if accepted (idempotency).
+    decided: dict[str, bool] = {}
+    counters: Counters = msgspec.field(default_factory=Counters)
+
+    def account(self, name: str) -> AccountRisk:
+        acct = self.accounts.get(name)
+        if acct is None:
+            acct = self.accounts[name] = AccountRisk()
+        return acct

@@ -1,0 +1,174 @@
+"""``keel scenario``: a backtest under shocks, and the distribution of its metrics over
+seeded Monte Carlo paths (bootstrap of the data's own bars)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from kernel import PluginHost
+
+from .data import BarData
+from .result import run_backtest_async
+from .shocks import Shock, apply_shocks, bootstrap_paths, describe, parse_shock
+
+__all__ = ["METRICS", "ScenarioResult", "cmd_scenario", "configure_scenario", "run_scenario"]
+
+#: Summary metrics whose distribution is reported.
+METRICS = ("return", "sharpe", "max_drawdown", "win_rate", "exposure_time", "realized_pnl",
+           "final_equity", "fills")
+
+
+@dataclass
+class ScenarioResult:
+    base: dict[str, Any]
+    shocked: dict[str, Any] | None
+    shocks: list[str]
+    paths: list[dict[str, Any]] = field(default_factory=list)
+    seed: int = 0
+    block: int = 1
+
+    @property
+    def distribution(self) -> list[dict[str, Any]]:
+        """mean/std/percentiles of each metric over the Monte Carlo paths."""
+        return describe({m: [p.get(m) for p in self.paths] for m in METRICS}) if self.paths else []
+
+    def to_json(self) -> dict[str, Any]:
+        return {"base": self.base, "shocks": self.shocks, "shocked": self.shocked,
+                "monte_carlo": {"paths": len(self.paths), "seed": self.seed, "block": self.block,
+                                "distribution": self.distribution}}
+
+
+def _slippage(kwargs: dict[str, Any], shocks: Sequence[Shock]) -> dict[str, Any]:
+    extra = sum((s.slippage_bps for s in shocks), Decimal(0))
+    if not extra:
+        return kwargs
+    base = Decimal(str(kwargs.get("slippage_bps") or 0))
+    return {**kwargs, "slippage_bps": base + extra}
+
+
+async def run_scenario(data: BarData, *, shocks: Sequence[Shock] = (), paths: int = 0,
+                       block: int = 1, mc_seed: int = 0, progress: Any = None,
+                       **kwargs: Any) -> ScenarioResult:
+    """Base run, shocked run (if any shocks) and ``paths`` bootstrap runs of the shocked data."""
+    host = kwargs.pop("host", None) or PluginHost()
+    base = (await run_backtest_async(data, host=host, **kwargs)).summary
+    shocked_data, shocked = data, None
+    if shocks:
+        shocked_data = apply_shocks(data, shocks)
+        shocked = (await run_backtest_async(shocked_data, host=host,
+                                            **_slippage(kwargs, shocks))).summary
+    out = ScenarioResult(base, shocked, [str(s) for s in shocks], seed=mc_seed, block=block)
+    if paths:
+        mc_kwargs = _slippage(kwargs, shocks)
+        for k, path in enumerate(bootstrap_paths(shocked_data, paths, seed=mc_seed, block=block)):
+            res = await run_backtest_async(path, host=host, **mc_kwargs)
+            out.paths.append({"path": k, **res.summary})
+            if progress is not None:
+                progress(k)
+    return out
+
+
+def write_scenario_report(result: ScenarioResult, directory: str | Path) -> None:
+    """distribution.csv, paths.csv, scenario.png (histograms) and scenario.html."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from .report import _table, html_page
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    dist = pd.DataFrame(result.distribution)
+    dist.to_csv(out / "distribution.csv", index=False)
+    pd.DataFrame(result.paths).to_csv(out / "paths.csv", index=False)
+    (out / "scenario.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    png = None
+    if result.paths:
+        shown = ("return", "max_drawdown", "sharpe")
+        fig, axes = plt.subplots(1, len(shown), figsize=(12, 3.5))
+        try:
+            for ax, m in zip(axes, shown, strict=True):
+                vals = [float(p[m]) for p in result.paths if p.get(m) is not None]
+                ax.hist(vals, bins=min(30, max(5, len(vals) // 3)), color="tab:blue", alpha=0.7)
+                ref = result.shocked or result.base
+                if ref.get(m) is not None:
+                    ax.axvline(float(ref[m]), color="tab:red", label="actual")
+                    ax.legend()
+                ax.set_title(m)
+                ax.tick_params(axis="x", labelrotation=30)
+            fig.tight_layout()
+            fig.savefig(out / "scenario.png", dpi=100)
+        finally:
+            plt.close(fig)
+        png = (out / "scenario.png").read_bytes()
+    cols = ["metric", "n", "mean", "std", "p5", "p25", "p50", "p75", "p95"]
+    sections = [("Monte Carlo distribution", _table(result.distribution, cols))]
+    if result.shocked is not None:
+        keys = list(result.base)
+        rows = [{"metric": k, "base": result.base[k], "shocked": result.shocked.get(k)}
+                for k in keys]
+        sections.insert(0, ("Shocked vs base (" + "; ".join(result.shocks) + ")",
+                            _table(rows, ["metric", "base", "shocked"])))
+    summary = {"strategy": result.base.get("strategy"), "instrument": result.base.get("instrument"),
+               "shocks": "; ".join(result.shocks) or "none",
+               "paths": len(result.paths), "seed": result.seed, "block": result.block}
+    (out / "scenario.html").write_text(html_page("Scenario analysis", summary, png, sections))
+
+
+def configure_scenario(p: argparse.ArgumentParser) -> None:
+    from .cli import add_backtest_args
+
+    add_backtest_args(p)
+    p.add_argument("--shock", action="append", default=[], metavar="KIND:K=V,...",
+                   help="jump:at=I,size=-0.05 | gap:at=I,size=0.02 | vol:scale=2[,start=I,end=J]"
+                        " | drop:at=I,count=N | spread:bps=B (repeatable, applied in order)")
+    p.add_argument("--paths", "--monte-carlo", dest="paths", type=int, default=0, metavar="N",
+                   help="Monte Carlo paths (bootstrap of bars), 0 = none")
+    p.add_argument("--block", type=int, default=1, help="bootstrap block length in bars")
+    p.add_argument("--mc-seed", type=int, default=0, help="seed of the resampling")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--report", default=None, metavar="DIR", help="write tables, plot and HTML")
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from .cli import _stem, backtest_kwargs, print_summary, progress_bar
+    from .data import read_bars
+
+    shocks = [parse_shock(s) for s in args.shock]
+    data = read_bars(args.data, instrument=args.instrument or _stem(args.data))
+    update, close = progress_bar(args.paths, "monte carlo") if args.paths else (None, None)
+    try:
+        result = asyncio.run(run_scenario(data, shocks=shocks, paths=args.paths, block=args.block,
+                                          mc_seed=args.mc_seed, progress=update,
+                                          **backtest_kwargs(args)))
+    finally:
+        if close is not None:
+            close()
+    if args.report:
+        write_scenario_report(result, args.report)
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return 0
+    print("== base")
+    print_summary(result.base)
+    if result.shocked is not None:
+        print("== shocked:", "; ".join(result.shocks))
+        print_summary(result.shocked)
+    if result.paths:
+        print(f"== monte carlo: {len(result.paths)} paths, seed {result.seed}, "
+              f"block {result.block}")
+        cols = ["metric", "mean", "std", "p5", "p25", "p50", "p75", "p95"]
+        print("  ".join(f"{c:>12}" for c in cols))
+        for row in result.distribution:
+            print("  ".join(f"{row.get(c, ''):>12.6g}" if isinstance(row.get(c), float)
+                            else f"{row.get(c, '')!s:>12}" for c in cols))
+    return 0

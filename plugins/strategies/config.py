@@ -1,0 +1,76 @@
+"""Configuration of strategies: the common part and the built-in strategies' own keys."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import msgspec
+
+__all__ = ["EmaCrossConfig", "RegimeEmaConfig", "StrategyConfig"]
+
+_SYMBOL = re.compile(r"^[A-Za-z0-9_\-:/]{1,64}$")
+
+
+class StrategyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Keys every strategy has. Subclass it (same struct options) to add your own.
+
+    ``instruments`` lists the instruments traded; ``instrument`` is a shorthand
+    for one. With neither, the strategy trades ``SYN`` (the synthetic demo feed).
+    """
+
+    instrument: str = ""
+    instruments: list[str] = []
+    #: Account the orders are for (subject ``keel.order.requested.<account>``).
+    account: str = "default"
+    #: Venue the orders are routed to (its broker plugin).
+    venue: str = "paper"
+
+    def __post_init__(self) -> None:
+        if self.instrument and self.instruments:
+            raise ValueError("give either instrument or instruments, not both")
+        for name in (*self.traded(), self.account, self.venue):
+            if not _SYMBOL.match(name):
+                raise ValueError(f"{name!r} is not a valid symbol (1-64 of A-Z a-z 0-9 _ - : /)")
+        if len(set(self.traded())) != len(self.traded()):
+            raise ValueError(f"instruments has duplicates: {self.instruments}")
+
+    def traded(self) -> list[str]:
+        """The instruments this strategy trades, in configured order."""
+        if self.instruments:
+            return list(self.instruments)
+        return [self.instrument or "SYN"]
+
+
+class EmaCrossConfig(StrategyConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``ema_cross``: EMA(fast) vs EMA(slow) of closes; long ``qty`` or flat."""
+
+    fast: int = 10
+    slow: int = 30
+    #: Order size when going long.
+    qty: Decimal = Decimal("1")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 1 <= self.fast < self.slow:
+            raise ValueError(f"need 1 <= fast < slow, got fast={self.fast}, slow={self.slow}")
+        if self.qty <= 0:
+            raise ValueError(f"qty must be > 0, got {self.qty}")
+
+
+class RegimeEmaConfig(EmaCrossConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``regime_ema``: ``ema_cross`` that opens only in allowed regimes.
+
+    A regime is allowed when its index is in ``allowed_regimes`` or its label
+    in ``allowed_labels``; at least one of the two must be non-empty. The
+    default, regime 0, is the calm up-trend of the synthetic regime chain.
+    """
+
+    allowed_regimes: list[int] = msgspec.field(default_factory=lambda: [0])
+    allowed_labels: list[str] = []
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.allowed_regimes and not self.allowed_labels:
+            raise ValueError("name the regimes to trade in: allowed_regimes = [0] "
+                             'or allowed_labels = ["bull"]')

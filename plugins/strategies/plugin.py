@@ -1,0 +1,12 @@
+"""Hook implementations of the strategies package."""
+
+from __future__ import annotations
+
+from kernel import Plugin, hookimpl
+
+from .ema_cross import EmaCrossStrategy, RegimeEmaStrategy
+
+
+@hookimpl
+def keel_plugins() -> list[type[Plugin]]:
+    return [EmaCrossStrategy, RegimeEmaStrategy]

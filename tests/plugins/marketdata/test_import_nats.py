@@ -1,0 +1,41 @@
+"""``keel import`` end to end on a real nats-server: a re-import stores nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import nats
+import pytest
+
+from kernel.cli import main
+from kernel.embedded import NatsServer
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+async def _stored(url: str) -> int:
+    nc = await nats.connect(url)
+    try:
+        info = await nc.jetstream().stream_info("KEEL")
+        return int(info.state.messages)
+    finally:
+        await nc.close()
+
+
+def test_keel_import_twice_is_deduplicated(
+    fresh_nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KEEL_CONFIG", raising=False)
+    monkeypatch.setenv("KEEL_NATS_URL", fresh_nats.url)
+    argv = ["import", str(DATA / "bars_sample.csv"), "--instrument", "EURUSD"]
+    assert main(argv) == 0
+    assert "imported 4 bars of EURUSD" in capsys.readouterr().out
+    assert asyncio.run(_stored(fresh_nats.url)) == 4
+    assert main(argv) == 0
+    assert asyncio.run(_stored(fresh_nats.url)) == 4
+    assert main(["import", str(DATA / "ticks_sample.csv"), "--instrument", "EURUSD",
+                 "--kind", "ticks"]) == 0
+    assert asyncio.run(_stored(fresh_nats.url)) == 7

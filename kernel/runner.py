@@ -97,11 +97,11 @@ class PluginRunner:
             log=logging.getLogger(f"keel.plugin.{self.name}"),
         )
         self.plugin = cls(self.ctx)
+        self._on_event = self.plugin.on_event
         self._subs: list[Subscription] = []
         self._source: asyncio.Task[None] | None = None
         self._due_timers: list[TimerFired] = []
         self.clock.on_due(self._timer_due)
-        self._inputs = 0
 
     # -- lifecycle -------------------------------------------------------
     async def start(self, *, deliver: DeliverPolicy = "all", announce: bool = True) -> None:
@@ -200,17 +200,27 @@ class PluginRunner:
             if self.tracing:
                 await self._handle_traced(event, delivery.headers)
             else:
-                await self.plugin.on_event(event)
+                await self._on_event(event)
         except Exception as exc:
             ctx._outputs = None
             self.stats.errors += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             if delivery.attempt < self.max_attempts:
-                log.warning("%s: handler failed on seq %s (attempt %s): %r",
-                            self.name, delivery.seq, delivery.attempt, exc)
+                log.warning(
+                    "%s: handler failed on seq %s (attempt %s): %r",
+                    self.name,
+                    delivery.seq,
+                    delivery.attempt,
+                    exc,
+                )
                 raise
-            log.error("%s: dead-lettering seq %s after %s attempts: %r",
-                      self.name, delivery.seq, delivery.attempt, exc)
+            log.error(
+                "%s: dead-lettering seq %s after %s attempts: %r",
+                self.name,
+                delivery.seq,
+                delivery.attempt,
+                exc,
+            )
             await self._dead_letter(
                 delivery, f"handler failed {delivery.attempt} times: {type(exc).__name__}: {exc}"
             )
@@ -224,10 +234,10 @@ class PluginRunner:
             outputs.extend(self._take_timers())
         if outputs:
             await self._publish(outputs)
-        self._inputs += 1
-        self.stats.handled += 1
-        self.stats.last_seq = delivery.seq
-        if self.snapshot_every and self._inputs % self.snapshot_every == 0:
+        stats = self.stats
+        stats.handled += 1
+        stats.last_seq = delivery.seq
+        if self.snapshot_every and stats.handled % self.snapshot_every == 0:
             await self._snapshot(event, delivery.seq)
 
     async def _handle_traced(self, event: Event, headers: Mapping[str, str]) -> None:
@@ -274,14 +284,14 @@ class PluginRunner:
             return
         await self.bus.publish(
             PluginSnapshot(
-                id=self.ids.natural("snapshot", self._inputs),
+                id=self.ids.natural("snapshot", self.stats.handled),
                 ts=last.ts,
                 producer=self.name,
                 causation=last.id,
                 plugin=self.name,
                 version=self.cls.version,
                 config_hash=self.config_hash,
-                inputs=self._inputs,
+                inputs=self.stats.handled,
                 last_input_id=last.id,
                 state=state,
                 last_input_seq=seq,
@@ -313,8 +323,9 @@ class PluginRunner:
     # -- health ------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         facts = asdict(self.stats)
-        facts.update(plugin=self.name, version=self.cls.version, node=self.node,
-                     config_hash=self.config_hash)
+        facts.update(
+            plugin=self.name, version=self.cls.version, node=self.node, config_hash=self.config_hash
+        )
         with contextlib.suppress(Exception):
             facts["plugin"] = self.name
             facts.update(self.plugin.health())

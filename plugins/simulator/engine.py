@@ -124,7 +124,7 @@ async def simulate(
     writer = None
     recorder = _Recorder(out)
     # Timing the run is the sanctioned wall-clock read: it measures, never decides.
-    t0 = time.perf_counter()
+    t0 = time.perf_counter()  # keel: ambient-ok (measures wall_s, decides nothing)
     try:
         if log_path is not None:
             writer = LogWriter(log_path, source="backtest",
@@ -164,7 +164,7 @@ async def simulate(
         out.messages = bus.last_seq
         out.plugin_errors = {r.name: r.stats.errors for r in runners if r.stats.errors}
     finally:
-        out.wall_s = time.perf_counter() - t0
+        out.wall_s = time.perf_counter() - t0  # keel: ambient-ok (measurement)
         await bus.close()
         if writer is not None:
             writer.close()

@@ -116,9 +116,9 @@ async def run_sweep(
             await js.publish(f"{JOBS}.{sweep}", json.dumps(job).encode(),
                              headers={"Nats-Msg-Id": f"{sweep}-{k}"})
         # The one sanctioned wall-clock read here: a deadline for the whole sweep.
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout  # keel: ambient-ok (work-queue timeouts)
         while len(results) < len(points):
-            left = deadline - time.monotonic()
+            left = deadline - time.monotonic()  # keel: ambient-ok (work-queue timeouts)
             if left <= 0:
                 missing = sorted(set(range(len(points))) - set(results))
                 raise SweepError(f"sweep {sweep}: {len(missing)} of {len(points)} jobs without "
@@ -164,12 +164,13 @@ async def work(nats_url: str, *, idle_exit: float | None = None, max_jobs: int |
         js = nc.jetstream()
         await _setup(js, ack_wait)
         sub = await js.pull_subscribe_bind(durable=WORKERS, stream=JOBS_STREAM)
-        idle_since = time.monotonic()
+        idle_since = time.monotonic()  # keel: ambient-ok (work-queue timeouts)
         while max_jobs is None or done < max_jobs:
             try:
                 msgs = await sub.fetch(1, timeout=1.0)
             except (NatsTimeout, TimeoutError):
-                if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
+                now = time.monotonic()  # keel: ambient-ok (worker idle exit)
+                if idle_exit is not None and now - idle_since > idle_exit:
                     break
                 continue
             for msg in msgs:
@@ -187,7 +188,7 @@ async def work(nats_url: str, *, idle_exit: float | None = None, max_jobs: int |
                                  headers={"Nats-Msg-Id": f"{job['sweep']}-{job['job']}"})
                 await msg.ack_sync()
                 done += 1
-            idle_since = time.monotonic()
+            idle_since = time.monotonic()  # keel: ambient-ok (work-queue timeouts)
     finally:
         await nc.close()
     return done

@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/keel demo
+	$(BIN)/keel --log-level WARNING demo
+	$(BIN)/keel replay verify --log-file .keel/demo/demo.keellog
 
 test: $(STAMP)
 	$(BIN)/lint-imports

@@ -19,6 +19,7 @@ from .hookspecs import hookimpl
 from .host import PluginHost, PluginInfo
 from .ids import IdSource
 from .memory_bus import MemoryBus
+from .nats_bus import BusUnavailableError, NatsBus
 from .plugin import Context, NoConfig, Plugin, Query
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
@@ -27,6 +28,7 @@ from .streams import StreamSettings
 __all__ = [
     "Bus",
     "BusClosedError",
+    "BusUnavailableError",
     "Clock",
     "Command",
     "ConfigError",
@@ -37,6 +39,7 @@ __all__ = [
     "KeelError",
     "LiveClock",
     "MemoryBus",
+    "NatsBus",
     "NoConfig",
     "Plugin",
     "PluginError",

@@ -69,9 +69,7 @@ class Subscription(Protocol):
 
 @runtime_checkable
 class Bus(Protocol):
-    async def publish(
-        self, event: Event, *, headers: Mapping[str, str] | None = None
-    ) -> int:
+    async def publish(self, event: Event, *, headers: Mapping[str, str] | None = None) -> int:
         """Store ``event`` in the log; return its log sequence."""
 
     async def publish_raw(

@@ -78,8 +78,9 @@ def _cmd_tail(args: argparse.Namespace) -> int:
     from .node_cli import tail
 
     return run_async(
-        tail(_config(args), args.subject, from_seq=args.from_seq, as_json=args.json,
-             limit=args.limit)
+        tail(
+            _config(args), args.subject, from_seq=args.from_seq, as_json=args.json, limit=args.limit
+        )
     )
 
 
@@ -121,8 +122,12 @@ def _kernel_commands() -> list[Command]:
         p.add_argument("plugins", nargs="+", metavar="PLUGIN", help="plugin names to run")
 
     def up(p: argparse.ArgumentParser) -> None:
-        p.add_argument("plugins", nargs="*", metavar="PLUGIN",
-                       help="plugins to run (default: enabled in config, else all)")
+        p.add_argument(
+            "plugins",
+            nargs="*",
+            metavar="PLUGIN",
+            help="plugins to run (default: enabled in config, else all)",
+        )
 
     def servers(p: argparse.ArgumentParser) -> None:
         p.add_argument("--no-postgres", action="store_true", help="start NATS only")
@@ -133,8 +138,12 @@ def _kernel_commands() -> list[Command]:
 
     def tail(p: argparse.ArgumentParser) -> None:
         p.add_argument("subject", nargs="?", default="keel.>", help="subject filter (wildcards)")
-        p.add_argument("--from-seq", type=int, default=None,
-                       help="start at this log sequence (default: only new events)")
+        p.add_argument(
+            "--from-seq",
+            type=int,
+            default=None,
+            help="start at this log sequence (default: only new events)",
+        )
         p.add_argument("--json", action="store_true", help="one JSON object per line")
         p.add_argument("--limit", type=int, default=None, help="stop after N events")
 
@@ -153,18 +162,22 @@ def _kernel_commands() -> list[Command]:
     return [
         Command("plugins", "list discovered plugins and versions", plugins, _cmd_plugins),
         Command("up", "start servers (if no URL) and the enabled plugins", up, _cmd_up),
-        Command("run", "run the named plugins in this process against a running bus",
-                run, _cmd_run),
-        Command("servers", "start only the embedded servers and print their URLs",
-                servers, _cmd_servers),
+        Command(
+            "run", "run the named plugins in this process against a running bus", run, _cmd_run
+        ),
+        Command(
+            "servers", "start only the embedded servers and print their URLs", servers, _cmd_servers
+        ),
         Command("status", "health of each running plugin", status, _cmd_status),
         Command("tail", "print decoded events as they arrive", tail, _cmd_tail),
-        Command("halt", "EMERGENCY HALT: stop all new orders, cancel open ones", control,
-                _cmd_halt),
+        Command(
+            "halt", "EMERGENCY HALT: stop all new orders, cancel open ones", control, _cmd_halt
+        ),
         Command("resume", "lift a halt", control, _cmd_resume),
         Command("query", "ask a running plugin a read-only query", query, _cmd_query),
-        Command("demo", "run the demo pipeline on embedded servers and print a summary",
-                demo, _cmd_demo),
+        Command(
+            "demo", "run the demo pipeline on embedded servers and print a summary", demo, _cmd_demo
+        ),
     ]
 
 

@@ -43,8 +43,13 @@ class LogRecord(msgspec.Struct, frozen=True, array_like=True):
     data: bytes
 
     def delivery(self) -> Delivery:
-        return Delivery(subject=self.subject, data=self.data, seq=self.seq,
-                        headers=self.headers, stored_ns=self.stored_ns)
+        return Delivery(
+            subject=self.subject,
+            data=self.data,
+            seq=self.seq,
+            headers=self.headers,
+            stored_ns=self.stored_ns,
+        )
 
 
 class LogFileError(KeelError):
@@ -81,8 +86,11 @@ class LogWriter:
         self.count += 1
 
     def write_delivery(self, d: Delivery, data: bytes | None = None) -> None:
-        self.write(LogRecord(d.seq, d.subject, d.stored_ns, dict(d.headers),
-                             data if data is not None else d.data))
+        self.write(
+            LogRecord(
+                d.seq, d.subject, d.stored_ns, dict(d.headers), data if data is not None else d.data
+            )
+        )
 
     def write_all(self, records: Iterable[LogRecord]) -> None:
         for r in records:
@@ -119,8 +127,11 @@ class LogReader:
         if self.header.format != MAGIC:
             raise LogFileError(str(self.path), f"not a keel log (format {self.header.format!r})")
         if self.header.version > VERSION:
-            raise LogFileError(str(self.path), f"log format v{self.header.version} is newer "
-                               f"than this keel (v{VERSION}): upgrade keel")
+            raise LogFileError(
+                str(self.path),
+                f"log format v{self.header.version} is newer "
+                f"than this keel (v{VERSION}): upgrade keel",
+            )
 
     def _read_frame(self, f: BinaryIO, offset: int) -> bytes | None:
         head = f.read(4)
@@ -131,8 +142,9 @@ class LogReader:
         (n,) = _LEN.unpack(head)
         body = f.read(n)
         if len(body) < n:
-            raise LogFileError(str(self.path), f"truncated frame ({len(body)} of {n} bytes)",
-                               offset)
+            raise LogFileError(
+                str(self.path), f"truncated frame ({len(body)} of {n} bytes)", offset
+            )
         return body
 
     def __iter__(self) -> Iterator[LogRecord]:

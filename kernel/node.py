@@ -152,10 +152,15 @@ class Node:
     async def wait(self) -> None:
         await self._stop.wait()
 
-    async def wait_sources(self) -> None:
-        """Wait until every plugin's source loop (if any) has finished."""
+    async def wait_sources(self, names: Sequence[str] | None = None) -> None:
+        """Wait until the source loops of ``names`` (default: all plugins) have finished.
+
+        Some sources run for as long as the node does (the notary's periodic
+        seal), so callers that wait for a feed to end name the feed.
+        """
         for runner in self.runners:
-            await runner.wait_source()
+            if names is None or runner.name in names:
+                await runner.wait_source()
 
     async def stop(self, reason: str = "shutdown") -> None:
         """Drain and stop every plugin, last started first."""

@@ -68,8 +68,11 @@ async def embedded_servers(
         path = servers_file(config)
         path.write_text(
             json.dumps(
-                {"pid": os.getpid(), "nats_url": config.nats_url,
-                 "database_url": config.database_url}
+                {
+                    "pid": os.getpid(),
+                    "nats_url": config.nats_url,
+                    "database_url": config.database_url,
+                }
             )
         )
         try:
@@ -92,8 +95,9 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
     async with contextlib.AsyncExitStack() as stack:
         if embedded:
             config = await stack.enter_async_context(embedded_servers(config))
-            print(f"keel: NATS {config.nats_url}  Postgres {config.database_url or '-'}",
-                  flush=True)
+            print(
+                f"keel: NATS {config.nats_url}  Postgres {config.database_url or '-'}", flush=True
+            )
         bus = await stack.enter_async_context(open_bus(config))
         node = Node(config, host, chosen, bus)
         node.install_signal_handlers()
@@ -130,17 +134,24 @@ async def status(config: KeelConfig, *, as_json: bool, timeout: float) -> int:
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'PLUGIN':<16} {'STATE':<12} {'HANDLED':>8} {'ERRORS':>7} {'DLQ':>5}  "
-          "NODE / LAST ERROR")
+    print(
+        f"{'PLUGIN':<16} {'STATE':<12} {'HANDLED':>8} {'ERRORS':>7} {'DLQ':>5}  NODE / LAST ERROR"
+    )
     for r in rows:
-        print(f"{r['plugin']:<16} {r.get('state', '?'):<12} {r.get('handled', ''):>8} "
-              f"{r.get('errors', ''):>7} {r.get('dead_lettered', ''):>5}  "
-              f"{r.get('node', '')} {r.get('last_error', '')}")
+        print(
+            f"{r['plugin']:<16} {r.get('state', '?'):<12} {r.get('handled', ''):>8} "
+            f"{r.get('errors', ''):>7} {r.get('dead_lettered', ''):>5}  "
+            f"{r.get('node', '')} {r.get('last_error', '')}"
+        )
     return 0
 
 
 async def tail(
-    config: KeelConfig, subject: str, *, from_seq: int | None, as_json: bool,
+    config: KeelConfig,
+    subject: str,
+    *,
+    from_seq: int | None,
+    as_json: bool,
     limit: int | None,
 ) -> int:
     async with open_bus(config) as bus:
@@ -155,8 +166,7 @@ async def tail(
             if as_json:
                 print(json.dumps(line), flush=True)
             else:
-                body = " ".join(f"{k}={v}" for k, v in line.items()
-                                if k not in ("seq", "subject"))
+                body = " ".join(f"{k}={v}" for k, v in line.items() if k not in ("seq", "subject"))
                 print(f"{line['seq']:>8} {line['subject']}  {body}", flush=True)
             n += 1
             if limit is not None and n >= limit:

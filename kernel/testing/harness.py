@@ -1,8 +1,8 @@
 """Run plugins in-process on a ``MemoryBus`` with a ``SimClock`` (tests, notebooks).
 
-    async with Harness([EmaCross, Paper], config={"ema_cross": {"fast": 3}}) as h:
-        await h.feed(bars)           # publish in order, settling after each
-        fills = h.outputs(OrderFilled)
+async with Harness([EmaCross, Paper], config={"ema_cross": {"fast": 3}}) as h:
+    await h.feed(bars)           # publish in order, settling after each
+    fills = h.outputs(OrderFilled)
 """
 
 from __future__ import annotations
@@ -43,8 +43,13 @@ class Harness:
         for cls in plugins:
             cfg = convert_config(config.get(cls.name, {}), cls.Config, prefix=f"plugin.{cls.name}")
             self.runners[cls.name] = PluginRunner(
-                cls, cfg, bus=self.bus, clock=SimClock(), seed=seed,
-                max_attempts=max_attempts, tracing=False,
+                cls,
+                cfg,
+                bus=self.bus,
+                clock=SimClock(),
+                seed=seed,
+                max_attempts=max_attempts,
+                tracing=False,
             )
         self._announce = announce
 
@@ -85,6 +90,7 @@ class Harness:
 
     def outputs(self, cls: type[E], producer: str | None = None) -> list[E]:
         return [
-            e for e in self.events()
+            e
+            for e in self.events()
             if isinstance(e, cls) and (producer is None or e.producer == producer)
         ]

@@ -21,7 +21,6 @@ from kernel.embedded import (
     free_port,
 )
 
-
 MakeServer = Callable[..., NatsServer]
 
 

@@ -11,7 +11,7 @@ from sim_reference import ema_cross, load
 
 from contracts import OrderFilled, PluginStarted
 from kernel import ConfigError
-from kernel.cli import build_parser, main
+from kernel.cli import main
 from kernel.logfile import read_log
 from plugins.simulator import read_bars, run_backtest_async
 

@@ -89,7 +89,7 @@ async def run_demo(config: KeelConfig, *, bars: int = 1000, keep_running: bool =
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     t0 = time.monotonic()
-    with NatsServer(root / "nats") as server:
+    with NatsServer(root / "nats", sync_always=config.stream.sync_always) as server:
         print(f"keel demo: embedded NATS JetStream at {server.url} (data {root / 'nats'})")
         config = msgspec.structs.replace(config, nats_url=server.url, data_dir=str(root))
         bus = await NatsBus.connect(server.url, settings=config.stream, name="keel-demo")

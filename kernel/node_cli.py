@@ -57,7 +57,8 @@ async def embedded_servers(
         return
     from .embedded import EmbeddedServers
 
-    servers = EmbeddedServers(config.data_dir, nats=need_nats, postgres=need_pg)
+    servers = EmbeddedServers(config.data_dir, nats=need_nats, postgres=need_pg,
+                              sync_always=config.stream.sync_always)
     await asyncio.to_thread(servers.start)
     try:
         config = msgspec.structs.replace(

@@ -196,9 +196,10 @@ class PluginRunner:
         ids._n = 0
         outputs: list[Event] = []
         ctx._outputs = outputs
+        trace: dict[str, str] | None = None
         try:
             if self.tracing:
-                await self._handle_traced(event, delivery.headers)
+                trace = await self._handle_traced(event, delivery.headers)
             else:
                 await self._on_event(event)
         except Exception as exc:
@@ -233,25 +234,28 @@ class PluginRunner:
         if self._due_timers:
             outputs.extend(self._take_timers())
         if outputs:
-            await self._publish(outputs)
+            await self._publish(outputs, trace)
         stats = self.stats
         stats.handled += 1
         stats.last_seq = delivery.seq
         if self.snapshot_every and stats.handled % self.snapshot_every == 0:
             await self._snapshot(event, delivery.seq)
 
-    async def _handle_traced(self, event: Event, headers: Mapping[str, str]) -> None:
+    async def _handle_traced(self, event: Event, headers: Mapping[str, str]) -> dict[str, str]:
+        """Handle inside a span whose parent comes from the input's headers.
+
+        Returns the headers that carry this span to the outputs.
+        """
         tag = type(event).__struct_config__.tag
         with telemetry.tracer().start_as_current_span(
             f"{self.name} handle {tag}",
             context=telemetry.extract(headers) if headers else None,
             attributes={"keel.event.id": event.id, "keel.plugin": self.name},
         ):
-            await self.plugin.on_event(event)
-            self._trace_headers = telemetry.inject({})
+            await self._on_event(event)
+            return telemetry.inject({})
 
-    async def _publish(self, outputs: list[Event]) -> None:
-        headers = getattr(self, "_trace_headers", None) if self.tracing else None
+    async def _publish(self, outputs: list[Event], headers: dict[str, str] | None = None) -> None:
         many = getattr(self.bus, "publish_many", None)
         if many is not None and len(outputs) > 1:
             await many(outputs, headers=headers)

@@ -15,7 +15,9 @@ class StreamSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     ``duplicate_window_s`` bounds how long a republished event id is
     recognised and dropped; ``sync_always`` fsyncs each write (slower, loses
     nothing on power failure; the default relies on replication and the
-    server's periodic sync).
+    server's periodic sync). ``sync_always`` is a server setting: keel applies
+    it to the servers it starts; for your own servers set
+    ``jetstream { sync_interval: always }`` in their config.
     """
 
     name: str = "KEEL"

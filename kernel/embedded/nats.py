@@ -68,8 +68,10 @@ class NatsServer:
         executable: str | os.PathLike[str] | None = None,
         start_timeout: float = 10.0,
         stop_timeout: float = 10.0,
+        sync_always: bool = False,
     ) -> None:
         self._data_dir = Path(data_dir).absolute()
+        self._sync_always = sync_always
         self._wanted_port = port
         self._wanted_monitor = monitor_port
         self._host = host
@@ -202,6 +204,11 @@ class NatsServer:
         argv += ["--log", str(self.log_path), "--pid", str(self.pid_path)]
         if monitor is not None:
             argv += ["--http_port", str(monitor)]
+        if self._sync_always:
+            # fsync after every write: a server setting, only settable in a config file.
+            conf = self._data_dir / "nats-sync.conf"
+            conf.write_text("jetstream {\n  sync_interval: always\n}\n")
+            argv += ["--config", str(conf)]
         return argv
 
     def _log_since(self, offset: int) -> str:

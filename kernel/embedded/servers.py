@@ -37,9 +37,12 @@ class EmbeddedServers:
         nats: bool = True,
         postgres: bool = True,
         extensions: Sequence[str] = ("vector",),
+        sync_always: bool = False,
     ) -> None:
         root = Path(data_dir)
-        self.nats: NatsServer | None = NatsServer(root / "nats") if nats else None
+        self.nats: NatsServer | None = (
+            NatsServer(root / "nats", sync_always=sync_always) if nats else None
+        )
         self.postgres: EmbeddedPostgres | None = (
             EmbeddedPostgres(root / "postgres") if postgres else None
         )

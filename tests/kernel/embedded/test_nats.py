@@ -153,3 +153,13 @@ def test_stop_removes_only_its_own_pid_file(make_server: MakeServer) -> None:
     with make_server("shared") as current:
         earlier.stop()  # a stale handle must not unlock the dir for a third server
         assert current.pid_path.read_text().strip() == str(current.pid)
+
+
+def test_sync_always_makes_the_server_fsync_every_write(tmp_path: Path) -> None:
+    import json
+
+    with NatsServer(tmp_path / "nats", monitor_port=0, sync_always=True) as server:
+        assert server.monitor_url is not None
+        with urllib.request.urlopen(server.monitor_url + "/varz") as reply:
+            varz = json.load(reply)
+        assert varz["jetstream"]["config"]["sync_always"] is True

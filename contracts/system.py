@@ -39,7 +39,7 @@ class PluginStopped(Event, frozen=True, kw_only=True, tag="sys.plugin_stopped"):
 
 
 class Heartbeat(Event, frozen=True, kw_only=True, tag="sys.heartbeat"):
-    """Liveness of a running plugin. Travels outside the log (live only)."""
+    """Liveness of a running plugin: its answer to a health request (live only, not logged)."""
 
     plugin: Symbol
     state: str
@@ -47,6 +47,10 @@ class Heartbeat(Event, frozen=True, kw_only=True, tag="sys.heartbeat"):
     errors: int = 0
     dead_lettered: int = 0
     last_error: str = ""
+    version: str = ""
+    node: str = ""
+    #: Plugin-specific health facts, as a JSON object.
+    facts_json: str = "{}"
 
     def subject(self) -> str:
         return f"keelctl.heartbeat.{self.plugin}"

@@ -129,7 +129,10 @@ async def status(config: KeelConfig, *, as_json: bool, timeout: float) -> int:
         for name in host.names():
             try:
                 reply = await bus.request(f"keelctl.health.{name}", b"", timeout=timeout)
-                rows.append(json.loads(reply))
+                beat = decode(reply)
+                row = to_builtins(beat)
+                row.update(json.loads(row.pop("facts_json", "{}") or "{}"))
+                rows.append(row)
             except RequestTimeoutError:
                 rows.append({"plugin": name, "state": "not running"})
     if as_json:

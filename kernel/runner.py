@@ -22,6 +22,7 @@ from contracts import (
     DeadLetter,
     DecodeError,
     Event,
+    Heartbeat,
     PluginSnapshot,
     PluginStarted,
     PluginStopped,
@@ -335,8 +336,22 @@ class PluginRunner:
             facts.update(self.plugin.health())
         return facts
 
+    def heartbeat(self) -> Heartbeat:
+        """This runner's health as a ``Heartbeat`` (the answer to ``keel status``)."""
+        extra: dict[str, Any] = {}
+        with contextlib.suppress(Exception):
+            extra = dict(self.plugin.health())
+        s = self.stats
+        now = self.clock.now_ns()
+        return Heartbeat(
+            id=self.ids.natural("heartbeat", s.handled, now), ts=now, producer=self.name,
+            plugin=self.name, state=s.state, handled=s.handled, errors=s.errors,
+            dead_lettered=s.dead_lettered, last_error=s.last_error, version=self.cls.version,
+            node=self.node, facts_json=json.dumps(extra, default=str),
+        )
+
     async def _health_responder(self, _: bytes) -> bytes:
-        return json.dumps(self.health(), default=str).encode()
+        return encode(self.heartbeat())
 
 
 def _json_responder(query: Any) -> Any:

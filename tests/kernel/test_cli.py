@@ -119,3 +119,27 @@ def test_run_without_a_bus_says_what_to_do(env: dict[str, str]) -> None:
     out = keel(env, "run", "risk")
     assert out.returncode == 2
     assert "KEEL_NATS_URL" in out.stderr and "keel servers" in out.stderr
+
+
+def test_up_starts_embedded_servers_and_plugins_then_stops_all(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    up = Bg(["up", "marketdata", "risk"], env, "keel: running", tmp_path / "up.log")
+    try:
+        urls = next(line for line in up.lines if line.startswith("keel: NATS"))
+        assert "nats://127.0.0.1:" in urls and "postgresql://" in urls
+        info = json.loads((Path(env["KEEL_DATA_DIR"]) / "servers.json").read_text())
+        assert info["pid"] == up.p.pid
+        status = keel(env, "status", "--json")
+        states = {r["plugin"]: r.get("state") for r in json.loads(status.stdout)}
+        assert states["risk"] == "running"
+    finally:
+        code = up.terminate()
+    assert code == 0, up.log.read_text()
+    assert not (Path(env["KEEL_DATA_DIR"]) / "servers.json").exists()
+    import psutil
+
+    assert not any(
+        p.info["cmdline"] and str(env["KEEL_DATA_DIR"]) in " ".join(p.info["cmdline"])
+        for p in psutil.process_iter(["cmdline"])
+    ), "the embedded servers were stopped"

@@ -24,6 +24,9 @@ class PluginStarted(Event, frozen=True, kw_only=True, tag="sys.plugin_started"):
     node: str = ""
     #: The node's RNG seed (each plugin's stream is derived from it and the name).
     seed: int = 0
+    #: > 0: a restart; the plugin rebuilt its state by re-handling its inputs
+    #: up to this log sequence (outputs suppressed: they were published before).
+    resumed_from_seq: int = 0
 
     def subject(self) -> str:
         return f"keel.sys.started.{self.plugin}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from contracts import Event, encode
@@ -151,6 +151,19 @@ class MemoryBus:
         if delivery.data or delivery.event is None:
             return delivery.data
         return encode(delivery.event)
+
+    async def read(
+        self, subjects: Sequence[str], *, from_seq: int = 1, to_seq: int
+    ) -> AsyncIterator[Delivery]:
+        """The retained messages on ``subjects`` with ``from_seq <= seq <= to_seq``."""
+        probe = _Consumer(name="", subjects=tuple(subjects), handler=None, cursor=0)
+        for d in list(self._log):
+            if from_seq <= d.seq <= to_seq and probe.wants(d.subject):
+                yield d
+
+    async def ack_floor(self, name: str) -> int:
+        consumer = self._consumers.get(name)
+        return 0 if consumer is None else consumer.cursor
 
     # -- consumers -------------------------------------------------------
     async def subscribe(

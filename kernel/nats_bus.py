@@ -19,6 +19,7 @@ from nats.aio.subscription import Subscription as NatsSubscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
+from nats.js.errors import NotFoundError
 from nats.js.manager import JetStreamManager
 from nats.nuid import NUID
 
@@ -225,9 +226,30 @@ class NatsBus:
         holds; it vanishes on the server when the iterator is closed (or a
         minute after this process dies).
         """
+        async for d in self._follow(subjects, from_seq=from_seq, to_seq=None):
+            yield d
+
+    async def read(
+        self, subjects: Sequence[str], *, from_seq: int = 1, to_seq: int
+    ) -> AsyncGenerator[Delivery, None]:
+        """The stored messages on ``subjects`` with ``from_seq <= seq <= to_seq``, then stop."""
+        async for d in self._follow(subjects, from_seq=from_seq, to_seq=to_seq):
+            yield d
+
+    async def ack_floor(self, name: str) -> int:
+        """Stream sequence up to which the durable ``name`` has acknowledged (0: none/new)."""
+        try:
+            info = await self._jsm.consumer_info(self._settings.name, name)
+        except NotFoundError:
+            return 0
+        return int(info.ack_floor.stream_seq or 0) if info.ack_floor else 0
+
+    async def _follow(
+        self, subjects: Sequence[str], *, from_seq: int | None, to_seq: int | None
+    ) -> AsyncGenerator[Delivery, None]:
         self._check_open()
         name = "keel_tail_" + NUID().next().decode()
-        await self._jsm.add_consumer(
+        created = await self._jsm.add_consumer(
             self._settings.name,
             api.ConsumerConfig(
                 name=name,
@@ -241,12 +263,18 @@ class NatsBus:
                 inactive_threshold=60.0,
             ),
         )
+        # Bounded reads stop after what was stored when they began (num_pending).
+        remaining = int(created.num_pending or 0) if to_seq is not None else -1
         queue: asyncio.Queue[Delivery] = asyncio.Queue(maxsize=self._batch)
         consumer = self._consumer(name, queue.put, ack=False)
         await consumer.start()
         try:
-            while True:
-                yield await queue.get()
+            while remaining != 0:
+                d = await queue.get()
+                remaining -= 1
+                if to_seq is not None and d.seq > to_seq:
+                    break
+                yield d
         finally:
             while not queue.empty():  # unblock a put in flight, so stop() can drain
                 queue.get_nowait()

@@ -122,7 +122,7 @@ class Node:
         started: list[PluginRunner] = []
         try:
             for runner in self.runners:
-                await runner.start()
+                await runner.start(recover=True)
                 started.append(runner)
                 log.info("started plugin %s %s", runner.name, runner.cls.version)
         except BaseException:

@@ -55,6 +55,8 @@ class RunnerStats:
     published: int = 0
     last_error: str = ""
     last_seq: int = 0
+    #: Inputs re-handled at start to rebuild state after a restart.
+    recovered: int = 0
 
 
 class PluginRunner:
@@ -102,14 +104,27 @@ class PluginRunner:
         self._subs: list[Subscription] = []
         self._source: asyncio.Task[None] | None = None
         self._due_timers: list[TimerFired] = []
+        #: While recovering: outputs were published before the restart.
+        self._suppress = False
         self.clock.on_due(self._timer_due)
 
     # -- lifecycle -------------------------------------------------------
-    async def start(self, *, deliver: DeliverPolicy = "all", announce: bool = True) -> None:
+    async def start(
+        self, *, deliver: DeliverPolicy = "all", announce: bool = True, recover: bool = False
+    ) -> None:
+        """Start the plugin and open its durable consumer.
+
+        ``recover``: if the consumer already exists (a restart), first rebuild
+        the plugin's state by re-handling its inputs up to the consumer's ack
+        floor, with outputs suppressed, so it resumes with the state it had.
+        """
         self.stats.state = "starting"
+        floor = await self.bus.ack_floor(self.consumer) if recover else 0
         if announce:
-            await self.bus.publish(self._started_event())
+            await self.bus.publish(self._started_event(resumed_from_seq=floor))
         await self.plugin.on_start()
+        if floor:
+            await self._recover(floor)
         for qname, query in self.plugin.queries().items():
             self._subs.append(
                 await self.bus.serve(query_subject(self.name, qname), _json_responder(query))
@@ -166,7 +181,25 @@ class PluginRunner:
             )
         self.stats.state = "stopped"
 
-    def _started_event(self) -> PluginStarted:
+    async def _recover(self, floor: int) -> None:
+        self.stats.state = "recovering"
+        subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
+        self._suppress = True
+        try:
+            async for delivery in self.bus.read(subjects, to_seq=floor):
+                for attempt in range(1, self.max_attempts + 1):
+                    try:
+                        await self.handle(msgspec.structs.replace(delivery, attempt=attempt))
+                        break
+                    except Exception:  # retried, as live; the last attempt dead-letters
+                        continue
+                self.stats.recovered += 1
+        finally:
+            self._suppress = False
+        log.info("%s: state rebuilt from %s inputs up to seq %s",
+                 self.name, self.stats.recovered, floor)
+
+    def _started_event(self, resumed_from_seq: int = 0) -> PluginStarted:
         now = self.clock.now_ns()
         return PluginStarted(
             id=self.ids.natural("started", self.config_hash, now),
@@ -178,6 +211,7 @@ class PluginRunner:
             config_json=msgspec.json.encode(self.config).decode(),
             node=self.node,
             seed=self.seed,
+            resumed_from_seq=resumed_from_seq,
         )
 
     # -- the hot path ----------------------------------------------------
@@ -257,6 +291,8 @@ class PluginRunner:
             return telemetry.inject({})
 
     async def _publish(self, outputs: list[Event], headers: dict[str, str] | None = None) -> None:
+        if self._suppress:
+            return
         many = getattr(self.bus, "publish_many", None)
         if many is not None and len(outputs) > 1:
             await many(outputs, headers=headers)
@@ -266,6 +302,8 @@ class PluginRunner:
         self.stats.published += len(outputs)
 
     async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
+        if self._suppress:
+            return
         payload = delivery.data or (encode(delivery.event) if delivery.event else b"")
         ts = delivery.event.ts if delivery.event is not None else delivery.stored_ns
         await self.bus.publish(
@@ -284,6 +322,8 @@ class PluginRunner:
         self.stats.last_error = reason
 
     async def _snapshot(self, last: Event, seq: int) -> None:
+        if self._suppress:
+            return
         state = self.plugin.snapshot()
         if state is None:
             return

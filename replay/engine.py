@@ -224,6 +224,14 @@ class ReplayedPlugin:
                     break
             elif rec.seq <= nxt.started_seq:
                 break
+            if nxt.started.resumed_from_seq > 0:
+                # The live process rebuilt its state from its own inputs before going
+                # on (kernel recovery): one continuous instance reproduces it.
+                self.k += 1
+                self.report.notes.append(
+                    f"restart at seq {nxt.started_seq} resumed its state (inputs up to seq "
+                    f"{nxt.started.resumed_from_seq} re-handled): replayed as one instance")
+                continue
             self._restore = None
             self._skip_until = None
             await self._switch(self.k + 1)
@@ -241,7 +249,7 @@ class ReplayedPlugin:
                 snap = self._restore
                 assert snap is not None
                 runner.plugin.restore(snap.state)
-                runner.stats.handled = runner._inputs = snap.inputs
+                runner.stats.handled = snap.inputs
                 self._skip_until = None
             return
         await runner.handle(Delivery(rec.subject, rec.data, rec.seq, rec.headers, event,

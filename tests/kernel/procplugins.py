@@ -12,6 +12,7 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -63,10 +64,32 @@ class Recorder(Plugin):
                         (event.id, event.client_order_id))
 
 
+class Counter(Plugin):
+    """Stateful: its n-th bar becomes order ``n<n>``. A restart must keep the count."""
+
+    name = "counter"
+    Config = RelayConfig
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.seen = 0
+
+    def subjects(self) -> Sequence[str]:
+        return ["keel.md.bar.T"]
+
+    async def on_event(self, event: Event) -> None:
+        if self.config.delay_s:
+            await asyncio.sleep(self.config.delay_s)
+        self.seen += 1
+        self.ctx.emit(self.ctx.event(
+            OrderRequested, client_order_id=f"n{self.seen}", account="acct",
+            instrument="T", side=Side.BUY, qty=Decimal(1)))
+
+
 class Package:
     @hookimpl
     def keel_plugins(self) -> list[type[Plugin]]:
-        return [Relay, Recorder]
+        return [Relay, Recorder, Counter]
 
 
 def bar(i: int) -> Bar:
@@ -78,7 +101,8 @@ def bar(i: int) -> Bar:
 async def main(names: list[str]) -> None:
     config = KeelConfig(
         nats_url=os.environ["KEEL_NATS_URL"],
-        plugin={"relay": {"delay_s": float(os.environ.get("RELAY_DELAY_S", "0"))}},
+        plugin={name: {"delay_s": float(os.environ.get("RELAY_DELAY_S", "0"))}
+                for name in ("relay", "counter")},
     )
     host = PluginHost(entry_points=False, extra=[Package()])
     async with open_bus(config) as bus:

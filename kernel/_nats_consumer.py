@@ -294,7 +294,7 @@ class PullConsumer:
                 self._failed = msg
                 if not await self._pause(failures):
                     return False
-                delivery = _with_attempt(delivery, delivery.attempt + 1)
+                delivery = msgspec.structs.replace(delivery, attempt=delivery.attempt + 1)
         self._failed = None
         self._last_sseq = sseq
         self.stats.handled += 1
@@ -345,15 +345,3 @@ class PullConsumer:
             self._buf.clear()
             if self._on_done is not None:
                 self._on_done(self)
-
-
-def _with_attempt(d: Delivery, attempt: int) -> Delivery:
-    return Delivery(
-        subject=d.subject,
-        data=d.data,
-        seq=d.seq,
-        headers=d.headers,
-        event=d.event,
-        stored_ns=d.stored_ns,
-        attempt=attempt,
-    )

@@ -15,6 +15,8 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 from contracts import Event, encode
 
 from .bus import DeliverPolicy, Delivery, Handler, Responder, subject_matches
@@ -258,7 +260,7 @@ class MemoryBus:
                 if attempt == 1:
                     await consumer.handler(delivery)
                 else:
-                    await consumer.handler(_with_attempt(delivery, attempt))
+                    await consumer.handler(msgspec.structs.replace(delivery, attempt=attempt))
                 return
             except Exception:
                 # Same as JetStream: not acked, so it is delivered again; later
@@ -322,15 +324,3 @@ class MemoryBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-
-
-def _with_attempt(d: Delivery, attempt: int) -> Delivery:
-    return Delivery(
-        subject=d.subject,
-        data=d.data,
-        seq=d.seq,
-        headers=d.headers,
-        event=d.event,
-        stored_ns=d.stored_ns,
-        attempt=attempt,
-    )

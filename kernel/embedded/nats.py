@@ -10,14 +10,13 @@ import sys
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import psutil
 
+from kernel.embedded._managed import ManagedServer
 from kernel.embedded._process import (
     ServerBinaryNotFoundError,
-    ServerNotRunningError,
     ServerStartError,
     log_tail,
     spawn,
@@ -49,7 +48,7 @@ def find_nats_server() -> Path:
     )
 
 
-class NatsServer:
+class NatsServer(ManagedServer):
     """A nats-server with JetStream on loopback, started and stopped by us.
 
     Data lives under ``data_dir``: the JetStream store in ``store/``, the log in
@@ -57,6 +56,8 @@ class NatsServer:
     one is picked; ``monitor_port=0`` picks a free one for the HTTP monitor.
     ``port``, ``url`` and ``pid`` describe the current (or last) run.
     """
+
+    server_name = _NAME
 
     def __init__(
         self,
@@ -82,14 +83,6 @@ class NatsServer:
         self._port: int | None = None
         self._monitor_port: int | None = None
 
-    def __repr__(self) -> str:
-        state = f"running on {self._host}:{self._port}" if self.running else "stopped"
-        return f"NatsServer({str(self._data_dir)!r}, {state})"
-
-    @property
-    def data_dir(self) -> Path:
-        return self._data_dir
-
     @property
     def store_dir(self) -> Path:
         """The JetStream store directory passed to ``-sd``."""
@@ -104,16 +97,6 @@ class NatsServer:
         return self._data_dir / "nats-server.pid"
 
     @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise self._not_started("port")
-        return self._port
-
-    @property
     def url(self) -> str:
         return f"nats://{self._host}:{self.port}"
 
@@ -123,12 +106,6 @@ class NatsServer:
         if self._monitor_port is None:
             return None
         return f"http://{self._host}:{self._monitor_port}"
-
-    @property
-    def pid(self) -> int:
-        if self._proc is None:
-            raise self._not_started("pid")
-        return self._proc.pid
 
     def start(self) -> Self:
         """Start the server and return once it accepts clients.
@@ -187,17 +164,6 @@ class NatsServer:
                 if self.pid_path.read_text().strip() == str(self._proc.pid):
                     self.pid_path.unlink()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _argv(self, executable: Path, port: int, monitor: int | None) -> list[str]:
         argv = [str(executable), "--jetstream", "--store_dir", str(self.store_dir)]
         argv += ["--addr", self._host, "--port", str(port)]
@@ -248,9 +214,4 @@ class NatsServer:
             exit_code=exit_code,
             log_path=self.log_path,
             log_tail=log_tail(self.log_path),
-        )
-
-    def _not_started(self, what: str) -> ServerNotRunningError:
-        return ServerNotRunningError(
-            _NAME, f"{what} is unknown before start()", "Call start() or use it in a with block"
         )

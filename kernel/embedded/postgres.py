@@ -15,15 +15,14 @@ import subprocess
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import asyncpg
 
+from kernel.embedded._managed import ManagedServer
 from kernel.embedded._pguser import grant_access, postgres_os_user
 from kernel.embedded._process import (
     ServerBinaryNotFoundError,
-    ServerNotRunningError,
     ServerStartError,
     log_tail,
     spawn,
@@ -61,7 +60,7 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ManagedServer):
     """PostgreSQL with pgvector on a loopback TCP port, started and stopped by us.
 
     Under ``data_dir``: the cluster in ``data/`` (created by initdb on first
@@ -70,6 +69,8 @@ class EmbeddedPostgres:
     server runs as the ``embedded_postgres`` system user, which then owns
     ``data_dir``. ``port``, ``url`` and ``pid`` describe the current (or last) run.
     """
+
+    server_name = _NAME
 
     def __init__(
         self,
@@ -90,14 +91,6 @@ class EmbeddedPostgres:
         self._proc: subprocess.Popen[bytes] | None = None
         self._port: int | None = None
 
-    def __repr__(self) -> str:
-        state = f"running on {self._host}:{self._port}" if self.running else "stopped"
-        return f"EmbeddedPostgres({str(self._data_dir)!r}, {state})"
-
-    @property
-    def data_dir(self) -> Path:
-        return self._data_dir
-
     @property
     def pgdata(self) -> Path:
         """The cluster directory (PGDATA)."""
@@ -106,23 +99,6 @@ class EmbeddedPostgres:
     @property
     def log_path(self) -> Path:
         return self._data_dir / "postgres.log"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise self._not_started("port")
-        return self._port
-
-    @property
-    def pid(self) -> int:
-        """PID of the postmaster."""
-        if self._proc is None:
-            raise self._not_started("pid")
-        return self._proc.pid
 
     @property
     def url(self) -> str:
@@ -210,17 +186,6 @@ class EmbeddedPostgres:
         finally:
             await conn.close()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _initdb(self, pginstall: Path, os_user: pwd.struct_passwd | None) -> None:
         argv = [str(pginstall / "bin" / "initdb"), "-D", str(self.pgdata), "-U", self._user]
         argv += ["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"]
@@ -270,9 +235,4 @@ class EmbeddedPostgres:
             exit_code=exit_code,
             log_path=self.log_path,
             log_tail=log_tail(self.log_path),
-        )
-
-    def _not_started(self, what: str) -> ServerNotRunningError:
-        return ServerNotRunningError(
-            _NAME, f"{what} is unknown before start()", "Call start() or use it in a with block"
         )

@@ -143,3 +143,40 @@ def test_up_starts_embedded_servers_and_plugins_then_stops_all(
         p.info["cmdline"] and str(env["KEEL_DATA_DIR"]) in " ".join(p.info["cmdline"])
         for p in psutil.process_iter(["cmdline"])
     ), "the embedded servers were stopped"
+
+
+def test_trading_pipeline_over_the_cli_and_keel_portfolio(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "trading.toml"
+    config.write_text(
+        '[plugin.marketdata]\nbars = 300\ninstruments = ["EURUSD"]\nseed = 3\n'
+        '[plugin.ema_cross]\ninstrument = "EURUSD"\nfast = 5\nslow = 20\nqty = "100"\n'
+    )
+    env = {**env, "KEEL_CONFIG": str(config)}
+    servers = Bg(["servers", "--no-postgres"], env, "KEEL_NATS_URL=", tmp_path / "s.log")
+    nodes: list[Bg] = []
+    try:
+        # Two OS processes: the broker side first, then the signal side.
+        nodes.append(Bg(["run", "execution", "paper", "portfolio"], env, "keel: running",
+                        tmp_path / "broker.log"))
+        nodes.append(Bg(["run", "marketdata", "ema_cross", "risk"], env, "keel: running",
+                        tmp_path / "signal.log"))
+        fill = keel(env, "tail", "keel.order.filled.>", "--from-seq", "1", "--limit", "1",
+                    "--json")
+        assert json.loads(fill.stdout)["type"] == "order.filled"
+        out = keel(env, "portfolio", "--json")
+        assert out.returncode == 0, out.stderr
+        summary = json.loads(out.stdout)
+        assert int(summary["fills"]) >= 1
+        from decimal import Decimal
+
+        marked = sum((Decimal(p["qty"]) * Decimal(p["last_price"])
+                      for p in summary["positions"]), Decimal(0))
+        assert Decimal(summary["equity"]) == Decimal(summary["cash"]) + marked
+        table = keel(env, "portfolio")
+        assert table.returncode == 0 and "EURUSD" in table.stdout
+    finally:
+        for n in nodes:
+            n.terminate()
+        servers.terminate()

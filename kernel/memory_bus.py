@@ -1,10 +1,13 @@
 """``MemoryBus``: the in-process bus with the same semantics as ``NatsBus``.
 
-Delivery is one deterministic FIFO: messages are handed out in log order and,
-round by round, each consumer handles at most one message before the next
-consumer gets its turn. Events published by a handler are appended to the
-end of the log. The same inputs in the same order therefore produce the same
-interleaving on every run: that is what the simulator and replay rely on.
+Delivery is one deterministic FIFO. While every consumer is level (at the
+same log position, the usual case) each message, in log order, goes to every
+consumer that wants it, in subscription order. Consumers at different
+positions (a durable consumer re-opened with a backlog) get one matching
+message per round until they are level again. Events published by a handler
+are appended to the end of the log. Each consumer sees its messages in log
+order, and the same inputs produce the same interleaving on every run: that
+is what the simulator and replay rely on.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -33,6 +36,8 @@ class _Consumer:
     subjects: tuple[str, ...]
     handler: Handler | None
     cursor: int  # absolute log index of the next message to look at
+    #: Optional synchronous fast path: handles and returns True, or returns False.
+    nowait: Callable[[Delivery], bool] | None = None
     matches: dict[str, bool] = field(default_factory=dict)
 
     def wants(self, subject: str) -> bool:
@@ -71,6 +76,9 @@ class MemoryBus:
     delivery with ``run_until_idle()`` (the simulator's tight loop).
     """
 
+    #: Subscribers may pass a synchronous ``nowait`` fast path (see ``subscribe``).
+    supports_nowait = True
+
     def __init__(
         self, *, retain: bool = True, dedup_window: int = 100_000, autodispatch: bool = True
     ) -> None:
@@ -81,6 +89,9 @@ class MemoryBus:
         self._dedup_window = dedup_window
         self._consumers: dict[str, _Consumer] = {}
         self._active: list[_Consumer] = []
+        #: subject -> active consumers that want it, in subscription order.
+        self._routes: dict[str, tuple[_Consumer, ...]] = {}
+        self._membership = 0
         self._responders: dict[str, Responder] = {}
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -175,7 +186,10 @@ class MemoryBus:
         handler: Handler,
         *,
         deliver: DeliverPolicy = "all",
+        nowait: Callable[[Delivery], bool] | None = None,
     ) -> _MemorySubscription:
+        """As ``Bus.subscribe``; ``nowait`` is an optional synchronous fast path
+        tried first for each message (``False``: fall back to ``handler``)."""
         if self._closed:
             raise BusClosedError("MemoryBus is closed")
         consumer = self._consumers.get(name)
@@ -189,16 +203,24 @@ class MemoryBus:
             consumer.subjects = tuple(subjects)
             consumer.matches.clear()
         consumer.handler = handler
+        consumer.nowait = nowait
         self._active.append(consumer)
+        self._membership_changed()
         self._ensure_task()
         self._idle.clear()
         self._wake.set()
         return _MemorySubscription(self, consumer)
 
+    def _membership_changed(self) -> None:
+        self._membership += 1
+        self._routes.clear()
+
     async def _detach(self, consumer: _Consumer) -> None:
         if consumer in self._active:
             self._active.remove(consumer)
+            self._membership_changed()
         consumer.handler = None
+        consumer.nowait = None
 
     def _ensure_task(self) -> None:
         if not self._autodispatch:
@@ -223,7 +245,51 @@ class MemoryBus:
                 raise
 
     async def dispatch_round(self) -> bool:
-        """Give each consumer at most one matching message; False when all are idle."""
+        """Deliver pending messages; False when every consumer is idle."""
+        active = self._active
+        if not active:
+            return False
+        first = active[0].cursor
+        for c in active:
+            if c.cursor != first:
+                return await self._dispatch_round_robin()
+        if first >= self._base + len(self._log):
+            return False
+        return await self._dispatch_level(first)
+
+    async def _dispatch_level(self, cursor: int) -> bool:
+        """Every consumer is level: each message in order to the consumers that want it."""
+        log, routes, active = self._log, self._routes, self._active
+        membership = self._membership
+        while membership == self._membership:
+            i = cursor - self._base
+            if i >= len(log):
+                break
+            delivery = log[i]
+            targets = routes.get(delivery.subject)
+            if targets is None:
+                targets = tuple(c for c in active if c.wants(delivery.subject))
+                routes[delivery.subject] = targets
+            cursor += 1
+            for consumer in targets:
+                nowait = consumer.nowait
+                if nowait is None or not nowait(delivery):
+                    handler = consumer.handler
+                    if handler is not None:
+                        try:
+                            await handler(delivery)
+                        except Exception:
+                            await asyncio.sleep(0)
+                            await self._deliver(consumer, delivery, 2)
+                consumer.cursor = cursor
+        # Consumers that wanted none of these messages move past them too.
+        for c in active:
+            if c.cursor < cursor:
+                c.cursor = cursor
+        return True
+
+    async def _dispatch_round_robin(self) -> bool:
+        """Consumers at different positions: each gets at most one matching message."""
         progressed = False
         log, base = self._log, self._base
         end = base + len(log)
@@ -240,8 +306,10 @@ class MemoryBus:
                     hit = consumer.wants(delivery.subject)
                 if hit:
                     consumer.cursor = cursor - 1
-                    handler = consumer.handler
-                    if handler is not None:
+                    nowait = consumer.nowait
+                    if nowait is not None and nowait(delivery):
+                        pass
+                    elif (handler := consumer.handler) is not None:
                         try:
                             await handler(delivery)
                         except Exception:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 from collections.abc import Mapping
@@ -101,6 +102,9 @@ class PluginRunner:
         )
         self.plugin = cls(self.ctx)
         self._on_event = self.plugin.on_event
+        #: A plain-function handler: called directly, and in-process without awaiting at all.
+        self._sync = not inspect.iscoroutinefunction(type(self.plugin).on_event)
+        self._nowait = self._sync and not tracing and hasattr(bus, "publish_nowait")
         self._subs: list[Subscription] = []
         self._source: asyncio.Task[None] | None = None
         self._due_timers: list[TimerFired] = []
@@ -133,8 +137,12 @@ class PluginRunner:
             await self.bus.serve(f"{health_subject()}.{self.name}", self._health_responder)
         )
         subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
+        extra: dict[str, Any] = {}
+        if self._nowait and getattr(self.bus, "supports_nowait", False):
+            extra["nowait"] = self.handle_nowait
         self._subs.append(
-            await self.bus.subscribe(self.consumer, subjects, self.handle, deliver=deliver)
+            await self.bus.subscribe(self.consumer, subjects, self.handle, deliver=deliver,
+                                     **extra)
         )
         if type(self.plugin).run is not Plugin.run:
             self._source = asyncio.get_running_loop().create_task(
@@ -235,8 +243,10 @@ class PluginRunner:
         try:
             if self.tracing:
                 trace = await self._handle_traced(event, delivery.headers)
+            elif self._sync:
+                self._on_event(event)
             else:
-                await self._on_event(event)
+                await self._on_event(event)  # type: ignore[misc]
         except Exception as exc:
             ctx._outputs = None
             self.stats.errors += 1
@@ -276,6 +286,48 @@ class PluginRunner:
         if self.snapshot_every and stats.handled % self.snapshot_every == 0:
             await self._snapshot(event, delivery.seq)
 
+    def handle_nowait(self, delivery: Delivery) -> bool:
+        """In-process fast path: handle without awaiting; False means use ``handle``.
+
+        Taken only for a plain-function handler on a bus that publishes
+        synchronously, with tracing off, for an already-decoded input. A
+        handler that raises falls back to ``handle`` (which retries and
+        dead-letters as usual).
+        """
+        event = delivery.event
+        if not self._nowait or event is None or delivery.attempt != 1:
+            return False
+        ctx, clock, ids = self.ctx, self.clock, self.ids
+        clock._event_ns = event.ts
+        ids._cause = event.id
+        ids._n = 0
+        outputs: list[Event] = []
+        ctx._outputs = outputs
+        try:
+            self._on_event(event)
+        except Exception:
+            return False
+        finally:
+            ctx._outputs = None
+            clock._event_ns = None
+            ids._cause = None
+            ids._n = 0
+        if self._due_timers:
+            outputs.extend(self._take_timers())
+        if outputs and not self._suppress:
+            publish = self.bus.publish_nowait  # type: ignore[attr-defined]
+            for out in outputs:
+                publish(out)
+            self.stats.published += len(outputs)
+        stats = self.stats
+        stats.handled += 1
+        stats.last_seq = delivery.seq
+        if self.snapshot_every and stats.handled % self.snapshot_every == 0:
+            snap = self._snapshot_event(event, delivery.seq)
+            if snap is not None:
+                self.bus.publish_nowait(snap)  # type: ignore[attr-defined]
+        return True
+
     async def _handle_traced(self, event: Event, headers: Mapping[str, str]) -> dict[str, str]:
         """Handle inside a span whose parent comes from the input's headers.
 
@@ -287,7 +339,9 @@ class PluginRunner:
             context=telemetry.extract(headers) if headers else None,
             attributes={"keel.event.id": event.id, "keel.plugin": self.name},
         ):
-            await self._on_event(event)
+            result = self._on_event(event)
+            if result is not None:
+                await result
             return telemetry.inject({})
 
     async def _publish(self, outputs: list[Event], headers: dict[str, str] | None = None) -> None:
@@ -322,25 +376,28 @@ class PluginRunner:
         self.stats.last_error = reason
 
     async def _snapshot(self, last: Event, seq: int) -> None:
+        snap = self._snapshot_event(last, seq)
+        if snap is not None:
+            await self.bus.publish(snap)
+
+    def _snapshot_event(self, last: Event, seq: int) -> PluginSnapshot | None:
         if self._suppress:
-            return
+            return None
         state = self.plugin.snapshot()
         if state is None:
-            return
-        await self.bus.publish(
-            PluginSnapshot(
-                id=self.ids.natural("snapshot", self.stats.handled),
-                ts=last.ts,
-                producer=self.name,
-                causation=last.id,
-                plugin=self.name,
-                version=self.cls.version,
-                config_hash=self.config_hash,
-                inputs=self.stats.handled,
-                last_input_id=last.id,
-                state=state,
-                last_input_seq=seq,
-            )
+            return None
+        return PluginSnapshot(
+            id=self.ids.natural("snapshot", self.stats.handled),
+            ts=last.ts,
+            producer=self.name,
+            causation=last.id,
+            plugin=self.name,
+            version=self.cls.version,
+            config_hash=self.config_hash,
+            inputs=self.stats.handled,
+            last_input_id=last.id,
+            state=state,
+            last_input_seq=seq,
         )
 
     # -- timers ------------------------------------------------------------

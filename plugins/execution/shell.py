@@ -46,7 +46,7 @@ class ExecutionPlugin(Plugin):
     def subjects(self) -> Sequence[str]:
         return _SUBJECTS
 
-    async def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
         # Our own outputs (rejections, pre-routing cancels) come back on the
         # subjects we read; the core folded them when it made them.
         if event.producer == self.ctx.name:

@@ -32,7 +32,7 @@ class Paper(Plugin):
         prices = [f"keel.md.{kind}.{i}" for i in config.instruments] or [f"keel.md.{kind}.>"]
         return [f"keel.order.submitted.{VENUE}", "keel.order.cancel.>", *prices]
 
-    async def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
         kind = type(event)
         core = self.core
         if kind is Bar:

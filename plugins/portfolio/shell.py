@@ -35,7 +35,7 @@ class PortfolioPlugin(Plugin):
     def subjects(self) -> Sequence[str]:
         return ("keel.order.filled.>", "keel.md.bar.>", "keel.md.tick.>")
 
-    async def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
         outputs = self.core.apply(event)
         if outputs:
             emit = self.ctx.emit

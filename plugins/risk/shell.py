@@ -49,7 +49,7 @@ class RiskPlugin(Plugin):
             subjects += ["keel.md.bar.>", "keel.md.tick.>"]
         return subjects
 
-    async def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
         emit = self.ctx.emit
         for out in self.engine.apply(event):
             emit(out)

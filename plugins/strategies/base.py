@@ -95,7 +95,7 @@ class Strategy(Plugin):
                      f"keel.order.cancelled.{account}"]
         return subjects
 
-    async def on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
         kind = type(event)
         if kind is Bar:
             self.last_price[event.instrument] = event.close  # type: ignore[attr-defined]

@@ -21,10 +21,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples
 	$(BIN)/mypy
 
 bench: $(STAMP)

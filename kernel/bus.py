@@ -101,6 +101,9 @@ class Bus(Protocol):
     async def ack_floor(self, name: str) -> int:
         """Log sequence up to which consumer ``name`` has acknowledged (0: none or new)."""
 
+    async def last_message(self, subject: str) -> Delivery | None:
+        """The last stored message on exactly ``subject`` (None: there is none)."""
+
     async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:
         """Send a live request; return the first reply."""
 

@@ -174,6 +174,12 @@ class MemoryBus:
             if from_seq <= d.seq <= to_seq and probe.wants(d.subject):
                 yield d
 
+    async def last_message(self, subject: str) -> Delivery | None:
+        for d in reversed(self._log):
+            if d.subject == subject:
+                return msgspec.structs.replace(d, data=self.data_of(d))
+        return None
+
     async def ack_floor(self, name: str) -> int:
         consumer = self._consumers.get(name)
         return 0 if consumer is None else consumer.cursor

@@ -236,6 +236,16 @@ class NatsBus:
         async for d in self._follow(subjects, from_seq=from_seq, to_seq=to_seq):
             yield d
 
+    async def last_message(self, subject: str) -> Delivery | None:
+        """The last stored message on exactly ``subject`` (None: there is none)."""
+        self._check_open()
+        try:
+            msg = await self._jsm.get_last_msg(self._settings.name, subject)
+        except NotFoundError:
+            return None
+        return Delivery(subject=msg.subject or subject, data=msg.data or b"",
+                        seq=int(msg.seq or 0), headers=dict(msg.headers or {}))
+
     async def ack_floor(self, name: str) -> int:
         """Stream sequence up to which the durable ``name`` has acknowledged (0: none/new)."""
         try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from contracts import Event
+from contracts import Event, decode
 from kernel import Bus, Command
 
 from .errors import MarketDataError
@@ -39,10 +39,21 @@ async def import_events(
     """Publish ``events`` in order; return how many were sent.
 
     ``progress``: ``None`` shows a tqdm bar only on a terminal, ``True``/``False``
-    force it on/off. Events already in the log are sent too and dropped there
-    by dedup, so the count is of events sent, not of events newly stored.
+    force it on/off. Events at or before the last event already stored on
+    their subject are skipped (not sent): the log stays in time order and a
+    re-import stores nothing twice, however long after the first. (Within
+    JetStream's duplicate window the natural-key ids would drop them anyway.)
     """
     many = getattr(bus, "publish_many", None)  # NatsBus: acks of a batch in flight at once
+    stored_until: dict[str, int] = {}
+
+    async def is_new(event: Event) -> bool:
+        subject = event.subject()
+        last = stored_until.get(subject)
+        if last is None:
+            found = await bus.last_message(subject)
+            last = stored_until[subject] = decode(found.data).ts if found is not None else -1
+        return event.ts > last
 
     async def send(batch: list[Event]) -> None:
         if many is not None:
@@ -58,6 +69,9 @@ async def import_events(
     batch: list[Event] = []
     try:
         for event in events:
+            if not await is_new(event):
+                bar.update(1)
+                continue
             batch.append(event)
             if len(batch) >= _BATCH:
                 await send(batch)
@@ -121,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"keel import: {exc}", file=sys.stderr)
         return 2
     print(f"imported {sent} {args.kind} of {args.instrument} from {args.file} "
-          "(events already in the log are deduplicated)")
+          "(events at or before what the log already holds are skipped)")
     return 0
 
 

@@ -24,8 +24,18 @@ async def test_import_events_publishes_in_order_and_reimport_stores_nothing() ->
     bars = random_walk(2, 30)
     assert await import_events(bus, bars, progress=False) == 30
     assert [d.event for d in bus.messages()] == bars
-    assert await import_events(bus, random_walk(2, 30), progress=False) == 30
-    assert len(bus.messages()) == 30  # natural ids: the bus dropped every copy
+    assert await import_events(bus, random_walk(2, 30), progress=False) == 0
+    assert len(bus.messages()) == 30
+    await bus.close()
+
+
+async def test_reimport_long_after_the_dedup_window_still_stores_nothing_twice() -> None:
+    bus = MemoryBus(dedup_window=1)  # the bus remembers almost no ids
+    bars = random_walk(2, 30)
+    assert await import_events(bus, bars[:20], progress=False) == 20
+    # A later, longer file: only what the log does not hold yet is appended, in order.
+    assert await import_events(bus, bars, progress=False) == 10
+    assert [d.event for d in bus.messages()] == bars
     await bus.close()
 
 

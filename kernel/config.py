@@ -56,6 +56,10 @@ class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     telemetry: TelemetrySettings = TelemetrySettings()
     #: Handler attempts before an input is dead-lettered.
     max_attempts: int = 3
+    #: A plugin that supports snapshots logs one every N inputs (0: never). A
+    #: restarted plugin rebuilds its state from the latest one, then replays
+    #: only the inputs after it; replay can start from one too.
+    snapshot_every: int = 10_000
 
     def plugin_config(self, name: str) -> dict[str, Any]:
         return dict(self.plugin.get(name, {}))

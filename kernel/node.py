@@ -112,6 +112,7 @@ class Node:
                 max_attempts=config.max_attempts,
                 tracing=config.telemetry.enabled,
                 node=self.node_name,
+                snapshot_every=config.snapshot_every,
             )
             for n in names
         ]

@@ -110,6 +110,8 @@ class PluginRunner:
         self._due_timers: list[TimerFired] = []
         #: While recovering: outputs were published before the restart.
         self._suppress = False
+        #: Redelivered inputs up to here are already folded into the recovered state.
+        self._skip_through = 0
         self.clock.on_due(self._timer_due)
 
     # -- lifecycle -------------------------------------------------------
@@ -189,12 +191,44 @@ class PluginRunner:
             )
         self.stats.state = "stopped"
 
+    async def _latest_snapshot(self) -> PluginSnapshot | None:
+        """This plugin's last logged snapshot, if it fits this version and config."""
+        found = await self.bus.last_message(f"keel.snapshot.{self.name}")
+        if found is None:
+            return None
+        try:
+            snap = decode(found.data)
+        except DecodeError:
+            return None
+        if (not isinstance(snap, PluginSnapshot) or snap.last_input_seq <= 0
+                or snap.version != self.cls.version or snap.config_hash != self.config_hash):
+            return None
+        return snap
+
     async def _recover(self, floor: int) -> None:
+        """Rebuild state: from the latest snapshot if any, then the inputs up to ``floor``.
+
+        Inputs at or before the point recovered to are skipped when the
+        consumer redelivers them (a snapshot can be ahead of the ack floor).
+        """
         self.stats.state = "recovering"
+        start = 1
+        snap = await self._latest_snapshot()
+        if snap is not None:
+            self.plugin.restore(snap.state)
+            self.stats.handled = snap.inputs
+            start = snap.last_input_seq + 1
+            self._skip_through = max(floor, snap.last_input_seq)
+            log.info("%s: restored snapshot after %s inputs (seq %s)",
+                     self.name, snap.inputs, snap.last_input_seq)
+        else:
+            self._skip_through = floor
+        if start > floor:
+            return
         subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
         self._suppress = True
         try:
-            async for delivery in self.bus.read(subjects, to_seq=floor):
+            async for delivery in self.bus.read(subjects, from_seq=start, to_seq=floor):
                 for attempt in range(1, self.max_attempts + 1):
                     try:
                         await self.handle(msgspec.structs.replace(delivery, attempt=attempt))
@@ -224,6 +258,8 @@ class PluginRunner:
 
     # -- the hot path ----------------------------------------------------
     async def handle(self, delivery: Delivery) -> None:
+        if delivery.seq <= self._skip_through and not self._suppress:
+            return
         event = delivery.event
         if event is None:
             try:
@@ -295,7 +331,7 @@ class PluginRunner:
         dead-letters as usual).
         """
         event = delivery.event
-        if not self._nowait or event is None or delivery.attempt != 1:
+        if event is None or delivery.attempt != 1 or delivery.seq <= self._skip_through:
             return False
         ctx, clock, ids = self.ctx, self.clock, self.ids
         clock._event_ns = event.ts
@@ -438,6 +474,7 @@ class PluginRunner:
         extra: dict[str, Any] = {}
         with contextlib.suppress(Exception):
             extra = dict(self.plugin.health())
+        extra["recovered_inputs"] = self.stats.recovered
         s = self.stats
         now = self.clock.now_ns()
         return Heartbeat(

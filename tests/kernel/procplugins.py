@@ -74,6 +74,12 @@ class Counter(Plugin):
         super().__init__(ctx)
         self.seen = 0
 
+    def snapshot(self) -> bytes:
+        return str(self.seen).encode()
+
+    def restore(self, state: bytes) -> None:
+        self.seen = int(state)
+
     def subjects(self) -> Sequence[str]:
         return ["keel.md.bar.T"]
 
@@ -101,6 +107,7 @@ def bar(i: int) -> Bar:
 async def main(names: list[str]) -> None:
     config = KeelConfig(
         nats_url=os.environ["KEEL_NATS_URL"],
+        snapshot_every=int(os.environ.get("SNAPSHOT_EVERY", "0")),
         plugin={name: {"delay_s": float(os.environ.get("RELAY_DELAY_S", "0"))}
                 for name in ("relay", "counter")},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -149,8 +150,9 @@ async def test_malformed_bytes_reach_the_dead_letter_subject(
     await bus.close()
 
 
+@pytest.mark.parametrize("snapshot_every", [0, 40], ids=["from-inputs", "from-snapshot"])
 async def test_a_restarted_plugin_rebuilds_its_state_and_replay_verifies(
-    fresh_nats: NatsServer, tmp_path: Path, procs: list[Proc]
+    fresh_nats: NatsServer, tmp_path: Path, procs: list[Proc], snapshot_every: int
 ) -> None:
     from contracts import PluginStarted
     from kernel import PluginHost
@@ -160,7 +162,8 @@ async def test_a_restarted_plugin_rebuilds_its_state_and_replay_verifies(
     from .procplugins import Package
 
     total = 400
-    env = env_for(fresh_nats, tmp_path, RELAY_DELAY_S="0.004")
+    env = env_for(fresh_nats, tmp_path, RELAY_DELAY_S="0.004",
+                  SNAPSHOT_EVERY=str(snapshot_every))
     procs.append(Proc(["recorder"], env))
     counter = Proc(["counter"], env)
     procs.append(counter)
@@ -171,6 +174,12 @@ async def test_a_restarted_plugin_rebuilds_its_state_and_replay_verifies(
     counter.kill()
     assert applied(tmp_path)[0] < total // 2, "killed mid-stream"
     procs.append(Proc(["counter"], env))
+    beat = decode(await bus.request("keelctl.health.counter", b""))
+    recovered = json.loads(beat.facts_json)["recovered_inputs"]  # type: ignore[attr-defined]
+    if snapshot_every:
+        assert recovered < snapshot_every, "only the inputs after the latest snapshot"
+    else:
+        assert recovered >= 128, "every acknowledged input re-handled"
     # Half the inputs arrive after the restart, so replay must carry state across it.
     await bus.publish_many([bar(i) for i in range(total // 2, total)])
     await wait_for(lambda: applied(tmp_path)[0] == total)

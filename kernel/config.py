@@ -60,6 +60,8 @@ class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     #: restarted plugin rebuilds its state from the latest one, then replays
     #: only the inputs after it; replay can start from one too.
     snapshot_every: int = 10_000
+    #: Seconds a stopping plugin may take to finish its in-flight input.
+    drain_timeout_s: float = 30.0
 
     def plugin_config(self, name: str) -> dict[str, Any]:
         return dict(self.plugin.get(name, {}))

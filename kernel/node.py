@@ -171,7 +171,13 @@ class Node:
                 await self._timer_task
         for runner in reversed(self.runners):
             try:
-                await runner.stop(reason)
+                await asyncio.wait_for(runner.stop(reason), self.config.drain_timeout_s)
+            except TimeoutError:
+                # Nothing is lost: the input in flight was not acknowledged, so the
+                # plugin's durable consumer delivers it again after a restart.
+                log.error("%s did not drain within %ss (a handler that never returns?); "
+                          "its in-flight input is unacknowledged and will be redelivered",
+                          runner.name, self.config.drain_timeout_s)
             except Exception:
                 log.exception("stopping %s failed", runner.name)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
@@ -131,6 +131,14 @@ class Plugin:
 
     async def run(self) -> None:
         """Optional source loop (e.g. a feed); the host owns and awaits it."""
+
+    def replay_outputs(self) -> Iterable[Event] | None:
+        """For a source: the events ``run()`` publishes, in order, computed at once.
+
+        Replay compares them with the log byte for byte. ``None`` (the
+        default): not reproducible (a live feed); replay says so.
+        """
+        return None
 
     async def on_stop(self) -> None:
         """Called once after the last input was handled (drained)."""

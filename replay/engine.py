@@ -10,6 +10,7 @@ until the recorded one with the same id turns up in the log.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +128,8 @@ class ReplayedPlugin:
         self.cls: type[Plugin] = host.get(name)
         self.report.version = self.cls.version
         self.source = _is_source(self.cls)
+        #: A source's own account of what it published (``replay_outputs``), if it has one.
+        self._source_outputs: Iterator[Event] | None = None
         self.bus = CaptureBus()
         self.pending: dict[str, _Pending] = {}
         self.k = -1
@@ -195,6 +198,11 @@ class ReplayedPlugin:
             max_attempts=self.max_attempts, tracing=False, node="replay",
         )
         plugin = self.runner.plugin
+        if self.source and self._source_outputs is None:
+            # One account for the whole history: a restarted source republishes
+            # from the start and the duplicates were dropped from the log.
+            outputs = plugin.replay_outputs()
+            self._source_outputs = iter(outputs) if outputs is not None else None
         self._patterns = (*plugin.subjects(), f"keel.timer.{self.name}")
         self._wants.clear()
         await plugin.on_start()
@@ -272,12 +280,11 @@ class ReplayedPlugin:
         """Compare one recorded output of this plugin with its replayed twin."""
         if isinstance(event, KERNEL_EVENTS):
             return
-        if not compare or rec.seq < self.compare_from:
-            self.pending.pop(event.id, None)
-            return
         r = self.report
         if self.source and event.causation is None:
-            r.unverifiable += 1
+            self._recorded_source_output(rec, event, compare)
+            return
+        if not compare or rec.seq < self.compare_from:
             self.pending.pop(event.id, None)
             return
         r.total += 1
@@ -294,6 +301,28 @@ class ReplayedPlugin:
         expected, actual = event_fields(rec.data), event_fields(twin.data)
         self._diverge(Divergence(self.name, "changed", event.id, tag_of(type(event)), rec.seq,
                                  twin.input_seq, field_diff(expected, actual), expected, actual))
+
+    def _recorded_source_output(self, rec: LogRecord, event: Event, compare: bool) -> None:
+        """A source's output: compared in order with its ``replay_outputs()``, if any."""
+        r = self.report
+        if self._source_outputs is None:
+            r.unverifiable += 1
+            return
+        expected = next(self._source_outputs, None)  # advance even when not comparing
+        if not compare or rec.seq < self.compare_from:
+            return
+        r.total += 1
+        if expected is None:
+            self._diverge(Divergence(self.name, "missing", event.id, tag_of(type(event)),
+                                     rec.seq, expected=event_fields(rec.data)))
+            return
+        data = encode(expected)
+        if expected.id == event.id and same_bytes(rec.data, rec.headers, data)[0]:
+            r.matched += 1
+            return
+        want, got = event_fields(rec.data), event_fields(data)
+        self._diverge(Divergence(self.name, "changed", event.id, tag_of(type(event)), rec.seq,
+                                 rec.seq, field_diff(want, got), want, got))
 
     def _diverge(self, d: Divergence) -> None:
         r = self.report
@@ -316,7 +345,13 @@ class ReplayedPlugin:
                     self._diverge(Divergence(
                         self.name, "extra", p.event.id, tag_of(type(p.event)), p.input_seq,
                         p.input_seq, actual=event_fields(p.data)))
-        if self.source:
+        if self.source and self._source_outputs is not None and complete:
+            left = sum(1 for _ in self._source_outputs)
+            if left:
+                r.extra += left
+                r.divergences += 1
+                r.notes.append(f"the source would publish {left} more events than the log holds")
+        elif self.source and r.unverifiable:
             r.notes.append(f"source plugin: {r.unverifiable} outputs made by run() (or its own "
                            "consumer) are not verifiable from inputs")
         return r

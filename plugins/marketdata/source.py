@@ -79,6 +79,10 @@ class MarketData(Plugin):
                 await asyncio.sleep(0)  # let consumers run during a long burst
         self.ctx.log.info("marketdata: published %d events", n)
 
+    def replay_outputs(self) -> Iterator[Any]:
+        """Exactly what ``run()`` publishes (a file source reads its file again)."""
+        return configured_events(self.config, self.name)
+
     def health(self) -> dict[str, Any]:
         return {"published": self.published}
 

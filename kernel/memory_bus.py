@@ -279,14 +279,14 @@ class MemoryBus:
             cursor += 1
             for consumer in targets:
                 nowait = consumer.nowait
-                if nowait is None or not nowait(delivery):
-                    handler = consumer.handler
-                    if handler is not None:
-                        try:
+                try:
+                    if nowait is None or not nowait(delivery):
+                        handler = consumer.handler
+                        if handler is not None:
                             await handler(delivery)
-                        except Exception:
-                            await asyncio.sleep(0)
-                            await self._deliver(consumer, delivery, 2)
+                except Exception:
+                    await asyncio.sleep(0)
+                    await self._deliver(consumer, delivery, 2)
                 consumer.cursor = cursor
         # Consumers that wanted none of these messages move past them too.
         for c in active:
@@ -313,14 +313,14 @@ class MemoryBus:
                 if hit:
                     consumer.cursor = cursor - 1
                     nowait = consumer.nowait
-                    if nowait is not None and nowait(delivery):
-                        pass
-                    elif (handler := consumer.handler) is not None:
-                        try:
-                            await handler(delivery)
-                        except Exception:
-                            await asyncio.sleep(0)
-                            await self._deliver(consumer, delivery, 2)
+                    try:
+                        if nowait is None or not nowait(delivery):
+                            handler = consumer.handler
+                            if handler is not None:
+                                await handler(delivery)
+                    except Exception:
+                        await asyncio.sleep(0)
+                        await self._deliver(consumer, delivery, 2)
                     consumer.cursor = cursor
                     progressed = True
                     break

@@ -326,9 +326,9 @@ class PluginRunner:
         """In-process fast path: handle without awaiting; False means use ``handle``.
 
         Taken only for a plain-function handler on a bus that publishes
-        synchronously, with tracing off, for an already-decoded input. A
-        handler that raises falls back to ``handle`` (which retries and
-        dead-letters as usual).
+        synchronously, with tracing off, for an already-decoded input. If the
+        handler raises, the error propagates to the bus, which redelivers the
+        input as attempt 2 on the normal path (retries and dead letters as usual).
         """
         event = delivery.event
         if event is None or delivery.attempt != 1 or delivery.seq <= self._skip_through:
@@ -341,8 +341,18 @@ class PluginRunner:
         ctx._outputs = outputs
         try:
             self._on_event(event)
-        except Exception:
-            return False
+        except Exception as exc:
+            # Attempt 1 failed: count it, then let the bus redeliver (attempt 2, on
+            # the normal path), or dead-letter now if that was the only attempt.
+            self.stats.errors += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            if self.max_attempts > 1:
+                raise
+            if not self._suppress:
+                self.bus.publish_nowait(  # type: ignore[attr-defined]
+                    self._dead_letter_event(delivery, f"handler failed 1 times: "
+                                            f"{type(exc).__name__}: {exc}"))
+            return True
         finally:
             ctx._outputs = None
             clock._event_ns = None
@@ -392,24 +402,23 @@ class PluginRunner:
         self.stats.published += len(outputs)
 
     async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
-        if self._suppress:
-            return
-        payload = delivery.data or (encode(delivery.event) if delivery.event else b"")
-        ts = delivery.event.ts if delivery.event is not None else delivery.stored_ns
-        await self.bus.publish(
-            DeadLetter(
-                id=self.ids.natural("dlq", delivery.seq),
-                ts=ts,
-                producer=self.name,
-                plugin=self.name,
-                original_subject=delivery.subject,
-                reason=reason,
-                payload=payload,
-                stream_seq=delivery.seq,
-            )
-        )
+        if not self._suppress:
+            await self.bus.publish(self._dead_letter_event(delivery, reason))
+
+    def _dead_letter_event(self, delivery: Delivery, reason: str) -> DeadLetter:
         self.stats.dead_lettered += 1
         self.stats.last_error = reason
+        payload = delivery.data or (encode(delivery.event) if delivery.event else b"")
+        return DeadLetter(
+            id=self.ids.natural("dlq", delivery.seq),
+            ts=delivery.event.ts if delivery.event is not None else delivery.stored_ns,
+            producer=self.name,
+            plugin=self.name,
+            original_subject=delivery.subject,
+            reason=reason,
+            payload=payload,
+            stream_seq=delivery.seq,
+        )
 
     async def _snapshot(self, last: Event, seq: int) -> None:
         snap = self._snapshot_event(last, seq)

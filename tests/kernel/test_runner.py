@@ -109,3 +109,47 @@ async def test_emit_outside_a_handler_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="outside an event handler"):
         runner.ctx.emit(bar(1))
     await bus.close()
+
+
+class SyncFlaky(Plugin):
+    """A plain-function handler (the in-process fast path) that fails ``fail`` times."""
+
+    name = "sync_flaky"
+    fail = 0
+    calls = 0
+
+    def subjects(self) -> Sequence[str]:
+        return ["keel.md.bar.*"]
+
+    def on_event(self, event: Event) -> None:
+        SyncFlaky.calls += 1
+        if SyncFlaky.calls <= SyncFlaky.fail:
+            raise RuntimeError("flaky")
+        self.ctx.emit(self.ctx.event(
+            OrderRequested, client_order_id="s1", account="a", instrument="X",
+            side=Side.BUY, qty=Decimal(1)))
+
+
+@pytest.mark.parametrize(("fail", "attempts", "calls", "dead"), [
+    (0, 3, 1, 0),    # fast path, no failure
+    (1, 3, 2, 0),    # attempt 1 fails on the fast path, attempt 2 succeeds
+    (99, 3, 3, 1),   # exactly max_attempts calls, then a dead letter
+    (99, 1, 1, 1),   # a single attempt: dead-lettered at once
+])
+async def test_plain_handlers_get_exactly_max_attempts(
+    fail: int, attempts: int, calls: int, dead: int
+) -> None:
+    SyncFlaky.fail, SyncFlaky.calls = fail, 0
+    bus = MemoryBus(autodispatch=False)
+    runner = PluginRunner(SyncFlaky, NoConfig(), bus=bus, clock=SimClock(), tracing=False,
+                          max_attempts=attempts)
+    assert runner._nowait, "this plugin takes the in-process fast path"
+    await runner.start(announce=False)
+    await bus.publish(bar(1))
+    await bus.run_until_idle()
+    assert SyncFlaky.calls == calls
+    assert runner.stats.dead_lettered == dead
+    orders = [d for d in bus.messages() if isinstance(d.event, OrderRequested)]
+    assert len(orders) == 1 - dead
+    await runner.stop(announce=False)
+    await bus.close()

@@ -278,15 +278,7 @@ class MemoryBus:
                 routes[delivery.subject] = targets
             cursor += 1
             for consumer in targets:
-                nowait = consumer.nowait
-                try:
-                    if nowait is None or not nowait(delivery):
-                        handler = consumer.handler
-                        if handler is not None:
-                            await handler(delivery)
-                except Exception:
-                    await asyncio.sleep(0)
-                    await self._deliver(consumer, delivery, 2)
+                await self._hand(consumer, delivery)
                 consumer.cursor = cursor
         # Consumers that wanted none of these messages move past them too.
         for c in active:
@@ -312,21 +304,27 @@ class MemoryBus:
                     hit = consumer.wants(delivery.subject)
                 if hit:
                     consumer.cursor = cursor - 1
-                    nowait = consumer.nowait
-                    try:
-                        if nowait is None or not nowait(delivery):
-                            handler = consumer.handler
-                            if handler is not None:
-                                await handler(delivery)
-                    except Exception:
-                        await asyncio.sleep(0)
-                        await self._deliver(consumer, delivery, 2)
+                    await self._hand(consumer, delivery)
                     consumer.cursor = cursor
                     progressed = True
                     break
             else:
                 consumer.cursor = cursor
         return progressed
+
+    async def _hand(self, consumer: _Consumer, delivery: Delivery) -> None:
+        """Deliver one message to one consumer: its synchronous fast path if it has
+        one, else its handler; a failure anywhere is retried from the next attempt."""
+        nowait = consumer.nowait
+        attempt = 1
+        if nowait is not None:
+            try:
+                if nowait(delivery):
+                    return
+            except Exception:
+                attempt = 2
+                await asyncio.sleep(0)
+        await self._deliver(consumer, delivery, attempt)
 
     async def _deliver(self, consumer: _Consumer, delivery: Delivery, attempt: int = 1) -> None:
         while consumer.handler is not None:

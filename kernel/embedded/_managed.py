@@ -9,10 +9,31 @@ from typing import ClassVar, Self
 
 from kernel.embedded._process import ServerNotRunningError
 
-__all__ = ["ManagedServer"]
+__all__ = ["ManagedServer", "StartStop"]
 
 
-class ManagedServer:
+class StartStop:
+    """``with`` support for anything with ``start() -> Self`` and ``stop()``."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ManagedServer(StartStop):
     """Base of ``NatsServer`` and ``EmbeddedPostgres``; subclasses define start/stop."""
 
     server_name: ClassVar[str]
@@ -20,12 +41,6 @@ class ManagedServer:
     _host: str
     _proc: subprocess.Popen[bytes] | None
     _port: int | None
-
-    def start(self) -> Self:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        raise NotImplementedError
 
     def __repr__(self) -> str:
         state = f"running on {self._host}:{self._port}" if self.running else "stopped"
@@ -51,17 +66,6 @@ class ManagedServer:
         if self._proc is None:
             raise self._not_started("pid")
         return self._proc.pid
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _not_started(self, what: str) -> ServerNotRunningError:
         return ServerNotRunningError(

@@ -9,9 +9,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from kernel.embedded._managed import StartStop
 from kernel.embedded.nats import NatsServer
 from kernel.embedded.postgres import EmbeddedPostgres
 
@@ -21,7 +21,7 @@ DEFAULT_DATA_DIR = Path(".keel")
 _T = TypeVar("_T")
 
 
-class EmbeddedServers:
+class EmbeddedServers(StartStop):
     """NATS (``data_dir/nats``) and Postgres (``data_dir/postgres``), started
     and stopped together.
 
@@ -87,16 +87,6 @@ class EmbeddedServers:
         if errors:
             raise ExceptionGroup("stopping embedded servers failed", errors)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_servers(

@@ -81,6 +81,7 @@ class SimClock(Clock):
         self._now = start_ns
         self._fire = fire_timers
         self._heap: list[tuple[int, str]] = []
+        self._on_schedule: Callable[[int], None] | None = None
 
     def now_ns(self) -> int:
         return self._event_ns if self._event_ns is not None else self._now
@@ -89,6 +90,12 @@ class SimClock(Clock):
         if self._fire:
             super().set_timer(name, at_ns)
             heapq.heappush(self._heap, (at_ns, name))
+            if self._on_schedule is not None:
+                self._on_schedule(at_ns)
+
+    def on_schedule(self, callback: Callable[[int], None]) -> None:
+        """Driver hook: told the time of every timer set, so a loop need not poll."""
+        self._on_schedule = callback
 
     def next_timer_ns(self) -> int | None:
         while self._heap:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +27,8 @@ from .errors import BusClosedError, RequestTimeoutError
 __all__ = ["MemoryBus"]
 
 _EMPTY: Mapping[str, str] = {}
+#: Without ``retain``, the log is trimmed once it holds this many messages.
+_COMPACT_AT = 8192
 
 
 @dataclass(slots=True)
@@ -70,10 +71,11 @@ class MemoryBus:
     """In-process log plus durable consumers.
 
     ``retain=False`` lets the bus forget messages every consumer has passed
-    (long backtests); the dedup memory then covers the last
-    ``dedup_window`` ids only, like JetStream's duplicate window.
+    (long backtests). A republished id is dropped if it is among the last
+    ``dedup_window`` ids (at least), like JetStream's duplicate window.
     ``autodispatch=False`` starts no background task: the caller drives
-    delivery with ``run_until_idle()`` (the simulator's tight loop).
+    delivery with ``pump_nowait()`` and ``run_until_idle()`` (the simulator's
+    tight loop).
     """
 
     #: Subscribers may pass a synchronous ``nowait`` fast path (see ``subscribe``).
@@ -85,7 +87,10 @@ class MemoryBus:
         self._log: list[Delivery] = []
         self._base = 0  # absolute index of self._log[0]
         self._retain = retain
-        self._dedup: OrderedDict[str, int] = OrderedDict()
+        #: Duplicate detection in two generations (no per-message eviction): the
+        #: last ``dedup_window`` ids are always remembered, up to twice as many.
+        self._dedup: dict[str, int] = {}
+        self._dedup_old: dict[str, int] = {}
         self._dedup_window = dedup_window
         self._consumers: dict[str, _Consumer] = {}
         self._active: list[_Consumer] = []
@@ -100,6 +105,11 @@ class MemoryBus:
         self._closed = False
         self._error: BaseException | None = None
         self._autodispatch = autodispatch
+        #: A message ``pump_nowait`` handed to only some of its targets:
+        #: (message, the targets still to serve, attempt of the first, cursor after it).
+        self._partial: tuple[Delivery, tuple[_Consumer, ...], int, int] | None = None
+        #: Where every active consumer is, when ``pump_nowait`` last left them level.
+        self._level: int | None = None
 
     # -- log -------------------------------------------------------------
     @property
@@ -137,13 +147,16 @@ class MemoryBus:
     ) -> int:
         if self._closed:
             raise BusClosedError("MemoryBus is closed")
-        seen = self._dedup.get(msg_id)
+        dedup = self._dedup
+        seen = dedup.get(msg_id)
+        if seen is None:
+            seen = self._dedup_old.get(msg_id)
         if seen is not None:
             return seen
         seq = self._base + len(self._log) + 1
-        self._dedup[msg_id] = seq
-        if len(self._dedup) > self._dedup_window:
-            self._dedup.popitem(last=False)
+        dedup[msg_id] = seq
+        if len(dedup) >= self._dedup_window:
+            self._dedup_old, self._dedup = dedup, {}
         self._log.append(
             Delivery(
                 subject=subject,
@@ -181,6 +194,7 @@ class MemoryBus:
         return None
 
     async def ack_floor(self, name: str) -> int:
+        self._unlevel()
         consumer = self._consumers.get(name)
         return 0 if consumer is None else consumer.cursor
 
@@ -198,6 +212,7 @@ class MemoryBus:
         tried first for each message (``False``: fall back to ``handler``)."""
         if self._closed:
             raise BusClosedError("MemoryBus is closed")
+        self._unlevel()
         consumer = self._consumers.get(name)
         if consumer is None:
             start = self.last_seq if deliver == "new" else self._base
@@ -222,6 +237,7 @@ class MemoryBus:
         self._routes.clear()
 
     async def _detach(self, consumer: _Consumer) -> None:
+        self._unlevel()
         if consumer in self._active:
             self._active.remove(consumer)
             self._membership_changed()
@@ -252,6 +268,10 @@ class MemoryBus:
 
     async def dispatch_round(self) -> bool:
         """Deliver pending messages; False when every consumer is idle."""
+        self._unlevel()
+        if self._partial is not None:
+            await self._finish_partial()
+            return True
         active = self._active
         if not active:
             return False
@@ -285,6 +305,94 @@ class MemoryBus:
             if c.cursor < cursor:
                 c.cursor = cursor
         return True
+
+    def pump_nowait(self) -> bool:
+        """Synchronous delivery for an in-process driver (the simulator's loop).
+
+        Same order as ``run_until_idle()``: while every consumer is level, each
+        message goes to the consumers that want it, through their ``nowait``
+        fast paths. At the first target that has none, declines or raises, it
+        stops and returns False: ``run_until_idle()`` then serves that message
+        to the remaining targets, in order, and carries on. True: all idle.
+        Only for ``autodispatch=False`` buses (else False, always).
+
+        Consumers' cursors are not written per message: the level position is
+        kept once (``_level``) and written out by ``_unlevel()`` before anything
+        else looks at cursors. (Handlers cannot subscribe or detach meanwhile:
+        both are coroutines, and nothing is awaited in here.)
+        """
+        if self._partial is not None or self._autodispatch:
+            return False
+        active = self._active
+        if not active:
+            return True
+        cursor = self._level
+        if cursor is None:
+            cursor = active[0].cursor
+            for c in active:
+                if c.cursor != cursor:
+                    return False
+        log, routes, base = self._log, self._routes, self._base
+        while True:
+            i = cursor - base
+            if i >= len(log):
+                break
+            delivery = log[i]
+            targets = routes.get(delivery.subject)
+            if targets is None:
+                targets = tuple(c for c in active if c.wants(delivery.subject))
+                routes[delivery.subject] = targets
+            cursor += 1
+            for consumer in targets:
+                nowait = consumer.nowait
+                attempt = 1
+                if nowait is not None:
+                    try:
+                        if nowait(delivery):
+                            continue
+                    except Exception:
+                        attempt = 2
+                # Leave this message half-served: run_until_idle() finishes it.
+                rest = targets[targets.index(consumer):]
+                self._level = None
+                for c in active:
+                    c.cursor = cursor - 1 if c in rest else cursor
+                self._partial = (delivery, rest, attempt, cursor)
+                return False
+        self._level = cursor
+        if not self._retain and len(self._consumers) == len(active):
+            # Every consumer has passed everything: forget it now, so delivered
+            # messages die young instead of being promoted by the GC.
+            self._base += len(log)
+            log.clear()
+        elif len(log) > _COMPACT_AT:
+            self._compact()
+        return True
+
+    def _unlevel(self) -> None:
+        """Write the level position kept by ``pump_nowait`` into every active consumer."""
+        level = self._level
+        if level is not None:
+            self._level = None
+            for c in self._active:
+                c.cursor = level
+
+    async def _finish_partial(self) -> None:
+        """Serve the message ``pump_nowait`` left to its remaining targets."""
+        assert self._partial is not None
+        delivery, rest, attempt, cursor = self._partial
+        self._partial = None
+        for k, consumer in enumerate(rest):
+            if consumer not in self._active:
+                continue
+            if k == 0 and attempt > 1:
+                await asyncio.sleep(0)
+                await self._deliver(consumer, delivery, attempt)
+            elif k == 0:
+                await self._deliver(consumer, delivery)
+            else:
+                await self._hand(consumer, delivery)
+            consumer.cursor = cursor
 
     async def _dispatch_round_robin(self) -> bool:
         """Consumers at different positions: each gets at most one matching message."""
@@ -343,9 +451,10 @@ class MemoryBus:
     def _compact(self) -> None:
         if self._retain or not self._consumers:
             return
+        self._unlevel()
         low = min(c.cursor for c in self._consumers.values())
         drop = low - self._base
-        if drop > 4096:
+        if drop > _COMPACT_AT // 2:
             del self._log[:drop]
             self._base += drop
 
@@ -355,7 +464,7 @@ class MemoryBus:
         dispatch = self.dispatch_round
         while await dispatch():
             rounds += 1
-        if len(self._log) > 4096:
+        if len(self._log) > _COMPACT_AT:
             self._compact()
         return rounds
 
@@ -368,6 +477,7 @@ class MemoryBus:
             await self._idle.wait()
             if self._error is not None and not isinstance(self._error, asyncio.CancelledError):
                 raise self._error
+            self._unlevel()
             if all(c.cursor >= self.last_seq for c in self._active):
                 return
             self._idle.clear()

@@ -73,8 +73,11 @@ class AccountBook(msgspec.Struct, kw_only=True):
         dd = EXACT.subtract(self.peak_equity, equity)
         if dd > self.max_drawdown:
             self.max_drawdown = dd
-        if dd and self.peak_equity > 0:
-            pct = AVG_CONTEXT.divide(dd, self.peak_equity)
+        peak = self.peak_equity
+        # dd / peak > max_pct, without the division on every mark (rounding is
+        # monotone, so the rounded quotient exceeds max_pct only if this holds)
+        if dd and peak > 0 and dd > EXACT.multiply(self.max_drawdown_pct, peak):
+            pct = AVG_CONTEXT.divide(dd, peak)
             if pct > self.max_drawdown_pct:
                 self.max_drawdown_pct = pct
 

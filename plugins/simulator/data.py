@@ -210,24 +210,29 @@ def bar_events(data: BarData, *, producer: str = "simulator") -> Iterator[Bar]:
     Ids are natural (producer, instrument, interval, open time), the same
     scheme as the marketdata importer, so a re-run reproduces them.
     """
-    pdiv = Decimal(10) ** data.price_scale
-    vdiv = Decimal(10) ** data.volume_scale
-    cache: dict[int, Decimal] = {}
-    get = cache.get
-
-    def dec(m: int) -> Decimal:
-        d = get(m)
-        if d is None:
-            d = Decimal(m) / pdiv
-            if len(cache) < 1_000_000:
-                cache[m] = d
-        return d
-
+    prices = _DecimalCache(Decimal(10) ** data.price_scale)
+    volumes = _DecimalCache(Decimal(10) ** data.volume_scale)
     inst, iv = data.instrument, data.interval_ns
     prefix = f"{producer}-bar:{inst}:{iv}:"
     cols = zip(data.open_ts.tolist(), data.open.tolist(), data.high.tolist(),
                data.low.tolist(), data.close.tolist(), data.volume.tolist(), strict=True)
     for ts, o, h, lo, c, v in cols:
         yield Bar(id=f"{prefix}{ts}", ts=ts + iv, producer=producer, instrument=inst,
-                  open_ts=ts, interval_ns=iv, open=dec(o), high=dec(h), low=dec(lo),
-                  close=dec(c), volume=Decimal(v) / vdiv)
+                  open_ts=ts, interval_ns=iv, open=prices[o], high=prices[h], low=prices[lo],
+                  close=prices[c], volume=volumes[v])
+
+
+class _DecimalCache(dict[int, Decimal]):
+    """mantissa -> Decimal(mantissa) / divisor, computed once per distinct value
+    (prices repeat a lot; a Decimal division costs more than the lookup)."""
+
+    def __init__(self, divisor: Decimal, limit: int = 1_000_000) -> None:
+        super().__init__()
+        self.divisor = divisor
+        self.limit = limit
+
+    def __missing__(self, mantissa: int) -> Decimal:
+        value = Decimal(mantissa) / self.divisor
+        if len(self) < self.limit:
+            self[mantissa] = value
+        return value

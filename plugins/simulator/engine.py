@@ -1,9 +1,12 @@
 """The backtest loop: the live plugins, loaded by name, on a ``MemoryBus`` and ``SimClock``s.
 
 One process, no background tasks: the engine publishes one bar, then drives
-delivery with ``run_until_idle()`` until every plugin has finished reacting
-(an order triggered by bar N reaches paper before bar N+1), then the next
-bar. The same inputs therefore give the same log on every run.
+delivery until every plugin has finished reacting (an order triggered by bar
+N reaches paper before bar N+1), then the next bar. The same inputs
+therefore give the same log on every run. Delivery is synchronous
+(``MemoryBus.pump_nowait`` into the runners' plain-function fast paths) and
+falls back to ``run_until_idle()`` for anything that needs awaiting, in the
+same order. Timers cost nothing per bar until one is due (``_TimerGate``).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class _Recorder:
         self.out = out
         self.index = -1
 
-    async def handle(self, d: Delivery) -> None:
+    def take(self, d: Delivery) -> bool:
         ev = d.event
         if isinstance(ev, OrderFilled):
             self.out.fills.append((self.index, ev))
@@ -62,6 +65,10 @@ class _Recorder:
             self.out.rejections.append(ev)
         elif isinstance(ev, DeadLetter):
             self.out.dead_letters.append(ev)
+        return True
+
+    async def handle(self, d: Delivery) -> None:
+        self.take(d)
 
 
 class _LogRecorder:
@@ -71,9 +78,45 @@ class _LogRecorder:
         self.bus = bus
         self.writer = writer
 
-    async def handle(self, d: Delivery) -> None:
+    def take(self, d: Delivery) -> bool:
         self.writer.write(LogRecord(d.seq, d.subject, d.stored_ns, dict(d.headers),
                                     self.bus.data_of(d)))
+        return True
+
+    async def handle(self, d: Delivery) -> None:
+        self.take(d)
+
+
+class _TimerGate:
+    """When the earliest timer of any plugin is due, so the loop need not poll them all."""
+
+    def __init__(self, runners: list[PluginRunner]) -> None:
+        self.clocks = [r.clock for r in runners]
+        self.flushes = [r.flush_timers for r in runners]
+        self.next_ns = _NEVER
+        for clock in self.clocks:
+            clock.on_schedule(self.scheduled)  # type: ignore[attr-defined]
+        self.recompute()
+
+    def scheduled(self, at_ns: int) -> None:
+        if at_ns < self.next_ns:
+            self.next_ns = at_ns
+
+    def recompute(self) -> None:
+        due = [t for c in self.clocks if (t := c.next_timer_ns()) is not None]  # type: ignore[attr-defined]
+        self.next_ns = min(due, default=_NEVER)
+
+    async def fire(self, ts: int) -> None:
+        """Advance every clock with a timer due by ``ts`` and publish its firings."""
+        for clock, flush in zip(self.clocks, self.flushes, strict=True):
+            due = clock.next_timer_ns()  # type: ignore[attr-defined]
+            if due is not None and due <= ts:
+                clock.advance_to(ts)  # type: ignore[attr-defined]
+                await flush()
+        self.recompute()
+
+
+_NEVER = 2**63
 
 
 def plugin_configs(cfg: BacktestConfig, host: PluginHost) -> dict[str, Any]:
@@ -129,8 +172,11 @@ async def simulate(
         if log_path is not None:
             writer = LogWriter(log_path, source="backtest",
                                description=f"{cfg.strategy} on {cfg.instrument}")
-            await bus.subscribe("simulator-log", [">"], _LogRecorder(bus, writer).handle)
-        await bus.subscribe("simulator", list(_Recorder.subjects), recorder.handle)
+            log_recorder = _LogRecorder(bus, writer)
+            await bus.subscribe("simulator-log", [">"], log_recorder.handle,
+                                nowait=log_recorder.take)
+        await bus.subscribe("simulator", list(_Recorder.subjects), recorder.handle,
+                            nowait=recorder.take)
         runners = [
             PluginRunner(host.get(name), config, bus=bus, clock=SimClock(start_ns),
                          seed=cfg.seed, tracing=False)
@@ -140,21 +186,16 @@ async def simulate(
         for r in runners:
             await r.start(announce=announce)
         await bus.run_until_idle()
-        # (next due timer, advance clock, publish fired timers) per plugin, bound once
-        timers = [(r.clock.next_timer_ns, r.clock.advance_to, r.flush_timers)  # type: ignore[attr-defined]
-                  for r in runners]
-        publish, settle = bus.publish_nowait, bus.run_until_idle
+        gate = _TimerGate(runners)
+        publish, pump, settle = bus.publish_nowait, bus.pump_nowait, bus.run_until_idle
         i = -1
         for i, bar in enumerate(bar_events(data)):
-            ts = bar.ts
-            for next_due, advance, flush in timers:
-                due = next_due()
-                if due is not None and due <= ts:
-                    advance(ts)
-                    await flush()
+            if bar.ts >= gate.next_ns:
+                await gate.fire(bar.ts)
             recorder.index = i
             publish(bar)
-            await settle()
+            if not pump():
+                await settle()
             if progress is not None and i % progress_every == 0:
                 progress(i)
         recorder.index = i

@@ -130,6 +130,7 @@ class SyncFlaky(Plugin):
             side=Side.BUY, qty=Decimal(1)))
 
 
+@pytest.mark.parametrize("pump", [False, True], ids=["run_until_idle", "pump_nowait"])
 @pytest.mark.parametrize(("fail", "attempts", "calls", "dead"), [
     (0, 3, 1, 0),    # fast path, no failure
     (1, 3, 2, 0),    # attempt 1 fails on the fast path, attempt 2 succeeds
@@ -137,7 +138,7 @@ class SyncFlaky(Plugin):
     (99, 1, 1, 1),   # a single attempt: dead-lettered at once
 ])
 async def test_plain_handlers_get_exactly_max_attempts(
-    fail: int, attempts: int, calls: int, dead: int
+    fail: int, attempts: int, calls: int, dead: int, pump: bool
 ) -> None:
     SyncFlaky.fail, SyncFlaky.calls = fail, 0
     bus = MemoryBus(autodispatch=False)
@@ -146,7 +147,8 @@ async def test_plain_handlers_get_exactly_max_attempts(
     assert runner._nowait, "this plugin takes the in-process fast path"
     await runner.start(announce=False)
     await bus.publish(bar(1))
-    await bus.run_until_idle()
+    if not pump or not bus.pump_nowait():
+        await bus.run_until_idle()
     assert SyncFlaky.calls == calls
     assert runner.stats.dead_lettered == dead
     orders = [d for d in bus.messages() if isinstance(d.event, OrderRequested)]

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from contracts import Bar, OrderFilled, Side
 from plugins.portfolio import PortfolioConfig, PortfolioCore, PositionState, apply_fill
-from plugins.portfolio.ledger import EXACT, InvalidFillError
+from plugins.portfolio.ledger import AVG_CONTEXT, EXACT, InvalidFillError
 
 _ids = itertools.count()
 INITIAL = D(100_000)
@@ -182,3 +182,24 @@ def test_short_position_pnl() -> None:
 def test_non_positive_fill_is_refused() -> None:
     with pytest.raises(InvalidFillError, match="must be > 0"):
         core().apply(fill(Side.BUY, D(0), D(1)))
+
+
+@given(st.lists(st.integers(min_value=1, max_value=10_000), min_size=2, max_size=60),
+       st.integers(min_value=1, max_value=5_000))
+@settings(max_examples=200, deadline=None)
+def test_max_drawdown_pct_is_the_largest_quotient_on_the_path(marks: list[int],
+                                                               qty: int) -> None:
+    """The book skips the division while no new maximum is possible; the result is
+    still exactly max(drawdown / peak) over every mark, rounded like the book rounds."""
+    core = PortfolioCore(PortfolioConfig(), make)
+    prices = [D(m) / 100 for m in marks]
+    core.apply(fill(Side.BUY, D(qty), prices[0]))
+    book = core.account("default")
+    peak, best = book.equity, D(0)
+    for p in prices[1:]:
+        core.apply(bar(p))
+        peak = max(peak, book.equity)
+        dd = peak - book.equity
+        if dd and peak > 0:
+            best = max(best, AVG_CONTEXT.divide(dd, peak))
+    assert book.max_drawdown_pct == best

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sim_reference import ema_cross, load
 
-from contracts import OrderFilled, PluginStarted
-from kernel import ConfigError
+from contracts import Bar, Event, OrderFilled, PluginStarted, TimerFired
+from kernel import ConfigError, Plugin, PluginHost
 from kernel.cli import main
 from kernel.logfile import read_log
 from plugins.simulator import read_bars, run_backtest_async
@@ -163,3 +164,42 @@ def test_backtest_log_replay_verifies(tmp_path: Path, capsys: pytest.CaptureFixt
     capsys.readouterr()
     assert main(["replay", "verify", "--log-file", str(log)]) == 0
     assert "VERIFIED" in capsys.readouterr().out
+
+
+class Alarm(Plugin):
+    """Sets a timer 2.5 bars ahead on its first bar, and re-arms it on each firing."""
+
+    name = "alarm"
+    seen: list[tuple[str, int]] = []
+
+    def subjects(self) -> Sequence[str]:
+        return ["keel.md.bar.*"]
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Bar):
+            Alarm.seen.append(("bar", event.ts))
+            if len(Alarm.seen) == 1:
+                self.ctx.set_timer("t", event.ts + event.interval_ns * 5 // 2)
+        elif isinstance(event, TimerFired):
+            Alarm.seen.append(("timer", event.scheduled_ts))
+            self.ctx.set_timer("t", event.scheduled_ts + 150_000_000_000)
+
+
+async def test_plugin_timers_fire_in_simulated_time(bars) -> None:  # type: ignore[no-untyped-def]
+    """A timer fires once simulated time reaches it: after the last bar before it
+    is due and before the first bar at or after it; a re-armed one fires again."""
+    Alarm.seen = []
+    host = PluginHost()
+    host.register(Alarm)
+    await run_backtest_async(bars.slice(0, 40), strategy="ema_cross",
+                             params={"fast": 5, "slow": 20, "qty": 1000},
+                             pipeline=["alarm", "paper", "portfolio"], host=host)
+    timers = [at for kind, at in Alarm.seen if kind == "timer"]
+    bar_ts = [ts for kind, ts in Alarm.seen if kind == "bar"]
+    assert len(bar_ts) == 40
+    first, interval = bar_ts[0], bar_ts[1] - bar_ts[0]
+    expected = list(range(first + interval * 5 // 2, bar_ts[-1] + 1, 150_000_000_000))
+    assert timers == expected and len(timers) > 5
+    for k, (kind, at) in enumerate(Alarm.seen):
+        if kind == "timer":
+            assert Alarm.seen[k - 1][1] < at <= Alarm.seen[k + 1][1]

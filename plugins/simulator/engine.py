@@ -28,6 +28,11 @@ __all__ = ["RunOutput", "plugin_configs", "simulate"]
 
 Progress = Callable[[int], None]
 
+#: Ids the backtest bus remembers to drop a republished duplicate. In one
+#: process a duplicate can only be a plugin emitting an id twice, at once;
+#: a small window keeps the two lookups per message in cache.
+DEDUP_WINDOW = 8192
+
 
 @dataclass
 class RunOutput:
@@ -162,7 +167,7 @@ async def simulate(
     configs = plugin_configs(cfg, host)
     n = len(data)
     out = RunOutput(bars=n, configs=configs)
-    bus = MemoryBus(autodispatch=False, retain=False)
+    bus = MemoryBus(autodispatch=False, retain=False, dedup_window=DEDUP_WINDOW)
     start_ns = int(data.open_ts[0]) if n else 0
     writer = None
     recorder = _Recorder(out)

@@ -164,6 +164,17 @@ class ReplayedPlugin:
                     f"started from snapshot at seq {seq} (after {snap.inputs} inputs)")
             return
 
+    def reads_from(self) -> int:
+        """The first log seq this plugin needs: its snapshot's last input, else 1.
+
+        A source is compared with its ``replay_outputs()`` in order from the
+        first, so it always needs the whole log.
+        """
+        snap = self._restore
+        if snap is None or self.source or snap.last_input_seq <= 0:
+            return 1
+        return snap.last_input_seq
+
     async def start(self) -> None:
         await self._switch(self._start_k)
 

@@ -30,6 +30,8 @@ class VerifyReport:
     integrity: IntegrityReport
     plugins: list[PluginReport] = field(default_factory=list)
     messages: int = 0
+    #: First log seq read (later than 1 when every replayed plugin starts from a snapshot).
+    read_from: int = 1
 
     @property
     def ok(self) -> bool:
@@ -37,11 +39,14 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "source": self.source, "messages": self.messages,
+                "read_from": self.read_from,
                 "integrity": self.integrity.to_json(),
                 "plugins": [p.to_json() for p in self.plugins]}
 
     def text(self) -> str:
-        lines = [f"replay verify: {self.source}, {self.messages} messages",
+        lines = [f"replay verify: {self.source}, {self.messages} messages"
+                 + (f" (read from seq {self.read_from}: plugins start from snapshots)"
+                    if self.read_from > 1 else ""),
                  self.integrity.summary()]
         lines += [f"  {i}" for i in self.integrity.issues]
         lines.append(f"{'PLUGIN':<16} {'MATCHED/TOTAL':>15}  {'INPUTS':>8}  STATUS")
@@ -126,12 +131,15 @@ async def verify(
                                            snapshots=snapshots, allow_mismatch=allow_mismatch)
     integrity = IntegrityChecker(strict=strict)
     report = VerifyReport(source.name, integrity.report)
-    # Plugins need their state from the start of the log (or a snapshot), so
-    # reading starts at seq 1; integrity and comparison start at the range.
+    # Plugins need their state from the start of the log, or from a snapshot:
+    # reading starts at the earliest seq one of them needs; integrity and
+    # comparison start at the range.
     by_name = {p.name: p for p in replayed}
     n = 0
     end = source.to_seq
-    async with contextlib.aclosing(source.records(from_seq=1, whole=True)) as records:
+    report.read_from = min([start, *(p.reads_from() for p in replayed)])
+    async with contextlib.aclosing(source.records(from_seq=report.read_from,
+                                                  whole=True)) as records:
         async for rec in records:
             if end is not None and rec.seq > end:
                 break

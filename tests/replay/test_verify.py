@@ -123,3 +123,6 @@ async def test_snapshot_start_equals_full_replay(fresh_nats, tmp_path: Path) -> 
     assert any("snapshot" in n for n in s.notes), s.notes
     assert s.total == nosnap.plugins[0].total > 0
     assert s.inputs < full.plugins[0].inputs  # handler work skipped up to the snapshot
+    # ... and reading too: from the snapshot's last input, not from seq 1
+    assert 1 < snap.read_from < 60 and nosnap.read_from == full.read_from == 1
+    assert f"read from seq {snap.read_from}" in snap.text()

@@ -232,6 +232,11 @@ class MemoryBus:
         self._wake.set()
         return _MemorySubscription(self, consumer)
 
+    def _route(self, subject: str) -> tuple[_Consumer, ...]:
+        """The active consumers that want ``subject``, in subscription order (cached)."""
+        targets = self._routes[subject] = tuple(c for c in self._active if c.wants(subject))
+        return targets
+
     def _membership_changed(self) -> None:
         self._membership += 1
         self._routes.clear()
@@ -294,8 +299,7 @@ class MemoryBus:
             delivery = log[i]
             targets = routes.get(delivery.subject)
             if targets is None:
-                targets = tuple(c for c in active if c.wants(delivery.subject))
-                routes[delivery.subject] = targets
+                targets = self._route(delivery.subject)
             cursor += 1
             for consumer in targets:
                 await self._hand(consumer, delivery)
@@ -340,8 +344,7 @@ class MemoryBus:
             delivery = log[i]
             targets = routes.get(delivery.subject)
             if targets is None:
-                targets = tuple(c for c in active if c.wants(delivery.subject))
-                routes[delivery.subject] = targets
+                targets = self._route(delivery.subject)
             cursor += 1
             for consumer in targets:
                 nowait = consumer.nowait

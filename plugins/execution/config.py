@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 __all__ = ["ExecutionConfig"]
@@ -16,3 +18,7 @@ class ExecutionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     venues: list[str] = []
     #: How many recent invariant breaches are kept for ``keel status``.
     keep_breaches: int = 50
+    #: How many finished (filled, cancelled, rejected) orders are remembered;
+    #: beyond it the oldest finished order is forgotten, so a live run's memory
+    #: and snapshots stay bounded. Open orders are always kept.
+    keep_finished_orders: Annotated[int, msgspec.Meta(ge=1)] = 100_000

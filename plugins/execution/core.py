@@ -8,6 +8,7 @@ The state lives in msgspec Structs, which is also the snapshot format.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -66,11 +67,16 @@ class InvalidTransitionError(Exception):
 
 
 class UnknownOrderError(KeyError):
-    """A query named a client order id execution has never seen."""
+    """A query named a client order id execution does not know (never seen, or forgotten)."""
 
-    def __init__(self, client_order_id: str) -> None:
-        super().__init__(f"no order {client_order_id!r}; list known ids with the `orders` query")
+    def __init__(self, client_order_id: str, keep_finished_orders: int) -> None:
+        super().__init__(
+            f"no order {client_order_id!r}: never seen, or finished and forgotten (execution "
+            f"remembers the last {keep_finished_orders} finished orders, "
+            "[plugin.execution] keep_finished_orders); list known ids with the `orders` query"
+        )
         self.client_order_id = client_order_id
+        self.keep_finished_orders = keep_finished_orders
 
 
 class OrderRecord(msgspec.Struct, kw_only=True):
@@ -137,6 +143,19 @@ class Counters(msgspec.Struct, kw_only=True):
 class ExecutionState(msgspec.Struct, kw_only=True):
     orders: dict[str, OrderRecord] = {}
     counters: Counters = msgspec.field(default_factory=Counters)
+    #: Ids of the finished orders still in ``orders``, oldest first; beyond
+    #: ``keep_finished_orders`` the oldest is dropped from both.
+    finished: dict[str, None] = {}
+
+    def __post_init__(self) -> None:
+        if not self.finished:
+            # A snapshot from before ``finished`` existed: adopt its finished
+            # orders (in arrival order) so they are forgotten in turn.
+            self.finished = {k: None for k, o in self.orders.items() if not o.is_open}
+        # An OrderedDict at run time: it drops its oldest key in O(1), where a
+        # dict scans past every key already deleted from its front. Snapshots
+        # stay a plain map.
+        self.finished = OrderedDict(self.finished)
 
 
 class ExecutionCore:
@@ -193,11 +212,14 @@ class ExecutionCore:
         rec.state = new
         rec.updated_ts = event.ts
         self._update(rec, kind, event)
+        out: list[Event] = []
         if new is OrderState.ACCEPTED:
-            return [self._route(rec)]
-        if new is OrderState.CANCELLED and kind is Kind.CANCEL_REQUESTED:
-            return [self._cancel_unrouted(rec, event.reason)]  # type: ignore[attr-defined]
-        return []
+            out.append(self._route(rec))
+        elif new is OrderState.CANCELLED and kind is Kind.CANCEL_REQUESTED:
+            out.append(self._cancel_unrouted(rec, event.reason))  # type: ignore[attr-defined]
+        if rec.state in TERMINAL and state not in TERMINAL:
+            self._remember_finished(coid)
+        return out
 
     # -- helpers -------------------------------------------------------------
     def _create(self, event: Event) -> OrderRecord:
@@ -264,6 +286,14 @@ class ExecutionCore:
             filled_qty=ZERO,
         )
 
+    def _remember_finished(self, coid: str) -> None:
+        finished = self.state.finished
+        finished[coid] = None
+        # ``while``: a restore under a smaller bound shrinks back here.
+        while len(finished) > self.config.keep_finished_orders:
+            oldest, _ = finished.popitem(last=False)  # type: ignore[call-arg]
+            del self.state.orders[oldest]
+
     def _breach(self, err: InvalidTransitionError) -> None:
         self.state.counters.invalid_transitions += 1
         self.breaches.append(err)
@@ -275,7 +305,8 @@ class ExecutionCore:
         try:
             return self.state.orders[client_order_id]
         except KeyError:
-            raise UnknownOrderError(client_order_id) from None
+            raise UnknownOrderError(
+                client_order_id, self.config.keep_finished_orders) from None
 
     def open_orders(self) -> list[OrderRecord]:
         return [o for o in self.state.orders.values() if o.is_open]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -42,6 +42,10 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     currency: str = "USD"
     #: Instruments to watch for prices; empty means all (``keel.md.bar.>``).
     instruments: list[str] = []
+    #: How many finished (filled, cancelled, rejected) client order ids are
+    #: remembered to ignore a repeated submission; beyond it the oldest is
+    #: forgotten, so a live run's memory and snapshots stay bounded.
+    keep_finished_ids: Annotated[int, msgspec.Meta(ge=1)] = 100_000
 
     def __post_init__(self) -> None:
         for key in ("fee_bps", "fee_per_unit", "min_fee", "slippage_bps"):

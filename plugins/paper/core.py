@@ -28,6 +28,7 @@ calendar).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, NamedTuple
 
@@ -91,6 +92,7 @@ class PaperState(msgspec.Struct, kw_only=True):
     last_close: dict[str, Decimal]
     last_volume: dict[str, Decimal]
     used: dict[str, Decimal]
+    #: Oldest first (snapshots before ``keep_finished_ids`` hold them sorted).
     finished: list[str]
 
 
@@ -111,8 +113,10 @@ class PaperBroker:
         self.last_close: dict[str, Decimal] = {}
         self.last_volume: dict[str, Decimal] = {}
         self.used: dict[str, Decimal] = {}
-        #: Orders that are done (filled, cancelled, rejected): repeats are ignored.
-        self.finished: set[str] = set()
+        #: Orders that are done (filled, cancelled, rejected), oldest first:
+        #: repeats are ignored. At most ``keep_finished_ids``; an OrderedDict
+        #: drops its oldest key in O(1).
+        self.finished: OrderedDict[str, None] = OrderedDict()
 
     # -- inputs --------------------------------------------------------------
     def submit(self, sub: OrderSubmitted) -> list[Out]:
@@ -205,7 +209,7 @@ class PaperBroker:
         return msgspec.msgpack.encode(PaperState(
             orders=list(self.orders.values()), last_close=dict(self.last_close),
             last_volume=dict(self.last_volume), used=dict(self.used),
-            finished=sorted(self.finished),
+            finished=list(self.finished),
         ))
 
     def reconcile(self, state: bytes) -> list[OpenOrder]:
@@ -223,7 +227,7 @@ class PaperBroker:
         self.last_close = dict(snap.last_close)
         self.last_volume = dict(snap.last_volume)
         self.used = dict(snap.used)
-        self.finished = set(snap.finished)
+        self.finished = OrderedDict.fromkeys(snap.finished[-self.config.keep_finished_ids:])
         return list(self.orders.values())
 
     # -- internals -------------------------------------------------------------
@@ -234,7 +238,13 @@ class PaperBroker:
     def _finish(self, order: OpenOrder) -> None:
         del self.orders[order.client_order_id]
         self._by_instrument[order.instrument].remove(order)
-        self.finished.add(order.client_order_id)
+        self._remember_finished(order.client_order_id)
+
+    def _remember_finished(self, coid: str) -> None:
+        finished = self.finished
+        finished[coid] = None
+        if len(finished) > self.config.keep_finished_ids:
+            finished.popitem(last=False)
 
     def _evaluate_close(self, order: OpenOrder, close: Decimal) -> list[Out]:
         limit = order.limit_price
@@ -298,7 +308,7 @@ class PaperBroker:
         })
 
     def _reject(self, sub: OrderSubmitted, code: str, reason: str) -> Out:
-        self.finished.add(sub.client_order_id)
+        self._remember_finished(sub.client_order_id)
         return Out(OrderRejected, {
             "client_order_id": sub.client_order_id,
             "account": sub.account,

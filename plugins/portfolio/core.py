@@ -9,6 +9,7 @@ unrealized_pnl`` holds exactly at all times (realized is net of fees).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from decimal import Decimal, localcontext
 from typing import Any
@@ -91,6 +92,12 @@ class PortfolioState(msgspec.Struct, kw_only=True):
     seen_fills: dict[str, None] = {}
     duplicate_fills: int = 0
 
+    def __post_init__(self) -> None:
+        # An OrderedDict at run time: it drops its oldest key in O(1), where a
+        # dict scans past every key already deleted from its front. Snapshots
+        # stay a plain map.
+        self.seen_fills = OrderedDict(self.seen_fills)
+
 
 class PortfolioCore:
     """Portfolio state machine: ``apply`` one event, get the snapshots to emit."""
@@ -131,8 +138,8 @@ class PortfolioCore:
             self.state.duplicate_fills += 1
             return None
         seen[key] = None
-        if len(seen) > self.config.fill_dedup_window:
-            del seen[next(iter(seen))]
+        while len(seen) > self.config.fill_dedup_window:
+            seen.popitem(last=False)  # type: ignore[call-arg]
         book = self.account(fill.account)
         pos = book.positions.get(fill.instrument)
         if pos is None:

@@ -76,9 +76,12 @@ def gross_exposure(
 def check_order(
     config: RiskConfig, state: RiskState, acct: AccountRisk, order: OrderRequested, now: int
 ) -> Denial | None:
-    if order.client_order_id in state.decided:
+    coid = order.client_order_id
+    # ``decided`` forgets its oldest ids (``keep_decided_ids``); an open order's
+    # id must stay refused all the same.
+    if coid in state.decided or coid in acct.open_orders:
         return Denial(code=Code.DUPLICATE_ORDER,
-                      detail=f"client order id {order.client_order_id!r} was already decided; "
+                      detail=f"client order id {coid!r} was already decided; "
                              "give every new order a new id")
     if order.qty <= 0 or (order.order_type is OrderType.LIMIT and order.limit_price is None):
         return Denial(code=Code.INVALID_ORDER,

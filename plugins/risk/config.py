@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -40,6 +40,11 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     #: Most orders accepted within ``rate_window_s`` seconds of event time.
     max_orders_per_window: int | None = None
     rate_window_s: float = 1.0
+    #: How many decided client order ids are remembered to reject a repeated
+    #: request (``DUPLICATE_ORDER``); beyond it the oldest is forgotten, so a
+    #: live run's memory and snapshots stay bounded. An id whose order is still
+    #: open is rejected as a duplicate regardless.
+    keep_decided_ids: Annotated[int, msgspec.Meta(ge=1)] = 100_000
 
     def __post_init__(self) -> None:
         if self.rate_window_s <= 0:

@@ -86,10 +86,10 @@ class RiskEngine:
         denial = check_order(self.config, state, acct, order, order.ts)
         if denial is not None:
             if denial.code is not Code.DUPLICATE_ORDER:
-                state.decided[order.client_order_id] = False
+                self._decided(order.client_order_id, False)
             self._deny(order, denial, out)
             return
-        state.decided[order.client_order_id] = True
+        self._decided(order.client_order_id, True)
         state.counters.accepted += 1
         acct.open_orders[order.client_order_id] = OpenOrder(
             client_order_id=order.client_order_id, instrument=order.instrument,
@@ -104,6 +104,14 @@ class RiskEngine:
                 state.prices[order.instrument] = price
         out.append(self.make(OrderAccepted, client_order_id=order.client_order_id,
                              account=order.account, request=order))
+
+    def _decided(self, client_order_id: str, accepted: bool) -> None:
+        decided = self.state.decided
+        decided[client_order_id] = accepted
+        # ``while``: a restore under a smaller bound shrinks back here. An
+        # open order's id may go too: ``check_order`` also looks at open orders.
+        while len(decided) > self.config.keep_decided_ids:
+            decided.popitem(last=False)  # type: ignore[call-arg]
 
     def _deny(self, order: OrderRequested, denial: Denial, out: list[Event]) -> None:
         code = denial.code.value

@@ -6,6 +6,7 @@ snapshot format. Dicts (never sets) keep iteration and snapshots deterministic.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from decimal import Decimal
 
 import msgspec
@@ -72,9 +73,16 @@ class RiskState(msgspec.Struct, kw_only=True):
     accounts: dict[str, AccountRisk] = {}
     #: Last price per instrument (bar close, tick mid, fill price).
     prices: dict[str, Decimal] = {}
-    #: Every client order id risk decided, True if accepted (idempotency).
+    #: Client order ids risk decided, True if accepted (idempotency), oldest
+    #: first; bounded by ``keep_decided_ids``.
     decided: dict[str, bool] = {}
     counters: Counters = msgspec.field(default_factory=Counters)
+
+    def __post_init__(self) -> None:
+        # An OrderedDict at run time: it drops its oldest key in O(1), where a
+        # dict scans past every key already deleted from its front. Snapshots
+        # stay a plain map.
+        self.decided = OrderedDict(self.decided)
 
     def account(self, name: str) -> AccountRisk:
         acct = self.accounts.get(name)

@@ -92,6 +92,13 @@ def test_a_fill_seen_twice_is_booked_once() -> None:
     c.apply(fill(Side.BUY, "1", "10", coid="B"))
     c.apply(fill(Side.BUY, "1", "10", coid="C"))  # "A/1" falls out of the window
     assert list(c.state.seen_fills) == ["B/1", "C/1"]
+    # the window and its order survive a snapshot; a restore under a smaller
+    # window shrinks back to the newest ids on the next fill
+    state = msgspec.msgpack.decode(msgspec.msgpack.encode(c.state), type=PortfolioState)
+    assert list(state.seen_fills) == ["B/1", "C/1"]
+    smaller = PortfolioCore(PortfolioConfig(fill_dedup_window=1), lambda cls, **f: None, state)
+    smaller.apply(fill(Side.BUY, "1", "10", coid="D"))
+    assert list(smaller.state.seen_fills) == ["D/1"]
 
 
 def test_accounts_are_separate_and_state_round_trips() -> None:

@@ -19,7 +19,7 @@ from .hookspecs import hookimpl
 from .host import PluginHost, PluginInfo
 from .ids import IdSource
 from .memory_bus import MemoryBus
-from .nats_bus import BusUnavailableError, NatsBus
+from .nats_bus import BusUnavailableError, NatsBus, server_urls
 from .plugin import Context, NoConfig, Plugin, Query
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
@@ -59,5 +59,6 @@ __all__ = [
     "hookimpl",
     "load_config",
     "plugin_rng",
+    "server_urls",
     "subject_matches",
 ]

@@ -30,6 +30,8 @@ __all__ = ["AckPublisher", "Item", "PublishStats", "with_msg_id"]
 
 MSG_ID = "Nats-Msg-Id"
 _NO_RESPONDERS = "503"
+#: Retries back off 0.05 s, doubling, up to this many seconds between attempts.
+MAX_BACKOFF_S = 2.0
 
 
 class _ApiError(msgspec.Struct):
@@ -200,7 +202,7 @@ class AckPublisher:
                 subject, _, hdrs = items[i]
                 raise PublishError(subject, hdrs[MSG_ID], attempt, cause)
             self.stats.retries += len(failed)
-            await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+            await asyncio.sleep(min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF_S))
             attempt += 1
             todo = [i for i, _ in failed]
 
@@ -259,7 +261,9 @@ class AckPublisher:
             batch.settle(
                 token,
                 _Retry(
-                    "no stream captures this subject (no responders); check the stream subjects"
+                    "no responders: no stream captures this subject, or its stream has no "
+                    "leader (a cluster electing one after losing a node); check the stream "
+                    "subjects, or raise stream.publish_attempts to outlast an election"
                 ),
             )
         else:

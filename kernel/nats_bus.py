@@ -59,6 +59,12 @@ class _Served:
             await sub.drain()  # type: ignore[no-untyped-call]
 
 
+
+def server_urls(url: str) -> list[str]:
+    """The servers of a NATS URL that may list several, comma-separated (one
+    cluster, as ``KEEL_NATS_URL`` in ``deploy/``): nats-py takes a list."""
+    return [u.strip() for u in url.split(",") if u.strip()]
+
 class NatsBus:
     """JetStream-backed bus; create it with ``await NatsBus.connect(url)``."""
 
@@ -99,14 +105,17 @@ class NatsBus:
     ) -> NatsBus:
         """Connect, create or update the log stream per ``settings``, return the bus.
 
+        ``url`` may list several servers of one cluster, comma-separated (as
+        ``KEEL_NATS_URL`` does in ``deploy/``); the client fails over between them.
         ``batch`` is messages per pull request (and half the ack interval);
         ``retry_backoff`` is (first, max) seconds between handler retries.
         """
         health = ConnectionHealth()
         nc = Client()
+        servers = server_urls(url)
         try:
             await nc.connect(
-                url,
+                servers,
                 name=name,
                 error_cb=health.error,
                 disconnected_cb=health.disconnected,

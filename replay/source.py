@@ -16,6 +16,7 @@ from pathlib import Path
 from kernel.bus import subject_matches
 from kernel.errors import KeelError
 from kernel.logfile import LogReader, LogRecord
+from kernel.nats_bus import server_urls
 
 __all__ = ["FileSource", "LogSource", "SourceError", "StreamSource", "parse_time"]
 
@@ -125,7 +126,7 @@ class StreamSource(LogSource):
 
         if self._nc is None:
             try:
-                self._nc = await nats.connect(self.url, connect_timeout=2,
+                self._nc = await nats.connect(server_urls(self.url), connect_timeout=2,
                                               max_reconnect_attempts=3)
             except Exception as exc:
                 raise SourceError(f"cannot connect to NATS at {self.url}: {exc}") from None

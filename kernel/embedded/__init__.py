@@ -7,6 +7,7 @@ from kernel.embedded._process import (
     ServerNotRunningError,
     ServerStartError,
 )
+from kernel.embedded.cluster import ClusterNode, NatsCluster, cluster_config
 from kernel.embedded.nats import DEFAULT_NATS_DIR, NatsServer, find_nats_server
 from kernel.embedded.ports import free_port, port_is_open
 from kernel.embedded.postgres import DEFAULT_POSTGRES_DIR, EmbeddedPostgres, find_pginstall
@@ -16,13 +17,16 @@ __all__ = [
     "DEFAULT_DATA_DIR",
     "DEFAULT_NATS_DIR",
     "DEFAULT_POSTGRES_DIR",
+    "ClusterNode",
     "EmbeddedPostgres",
     "EmbeddedServerError",
     "EmbeddedServers",
+    "NatsCluster",
     "NatsServer",
     "ServerBinaryNotFoundError",
     "ServerNotRunningError",
     "ServerStartError",
+    "cluster_config",
     "find_nats_server",
     "find_pginstall",
     "free_port",

@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from kernel import server_urls
+
 from .errors import SweepError
 
 __all__ = ["JOBS_STREAM", "RESULTS_STREAM", "WORKERS", "cmd_sweep", "cmd_sweep_worker",
@@ -104,7 +106,7 @@ async def run_sweep(
 
     sweep = sweep_id or "s" + secrets.token_hex(4)
     points = grid_points(grid)
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(server_urls(nats_url))
     try:
         js = nc.jetstream()
         await _setup(js, ack_wait)
@@ -158,7 +160,7 @@ async def work(nats_url: str, *, idle_exit: float | None = None, max_jobs: int |
     import nats
     from nats.errors import TimeoutError as NatsTimeout
 
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(server_urls(nats_url))
     done = 0
     try:
         js = nc.jetstream()

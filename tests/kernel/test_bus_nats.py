@@ -244,6 +244,22 @@ async def test_unreachable_server_raises_a_clear_error() -> None:
         await NatsBus.connect(f"nats://127.0.0.1:{free_port()}", connect_timeout=0.5)
 
 
+async def test_a_comma_separated_url_lists_servers_to_try(
+    make_nats: MakeNats, nats_server: NatsServer
+) -> None:
+    """As KEEL_NATS_URL names a cluster's nodes (deploy/); a node that is down is skipped."""
+    from kernel.embedded import free_port
+
+    await make_nats()  # empties the stream on the session server
+    down = f"nats://127.0.0.1:{free_port()}"
+    for _ in range(3):  # nats-py shuffles the list: both orders, most likely
+        bus = await NatsBus.connect(f"{down}, {nats_server.url}", settings=FAST)
+        try:
+            assert await bus.publish(tick()) >= 1
+        finally:
+            await bus.close()
+
+
 async def test_bad_consumer_name_is_refused(make_nats: MakeNats) -> None:
     bus = await make_nats()
     with pytest.raises(ValueError, match="consumer name"):

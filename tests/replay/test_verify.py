@@ -8,6 +8,7 @@ import rp_plugins
 from recording import record
 
 from kernel import PluginHost
+from kernel.embedded import free_port
 from kernel.logfile import read_log
 from replay.cli import open_source  # noqa: F401  (import check)
 from replay.source import FileSource, StreamSource
@@ -112,7 +113,9 @@ async def test_snapshot_start_equals_full_replay(fresh_nats, tmp_path: Path) -> 
     src = StreamSource(fresh_nats.url, "KEEL")
     try:
         full = await verify(src, host=host, plugins=["t_signal"])
-        mid = StreamSource(fresh_nats.url, "KEEL", from_seq=60)
+        # a cluster URL as deploy/ gives it: the node that is down is skipped
+        down = f"nats://127.0.0.1:{free_port()}"
+        mid = StreamSource(f"{down}, {fresh_nats.url}", "KEEL", from_seq=60)
         snap = await verify(mid, host=host, plugins=["t_signal"])
         nosnap = await verify(mid, host=host, plugins=["t_signal"], snapshots=False)
         await mid.close()

@@ -78,8 +78,9 @@ def check_order(
 ) -> Denial | None:
     coid = order.client_order_id
     # ``decided`` forgets its oldest ids (``keep_decided_ids``); an open order's
-    # id must stay refused all the same.
-    if coid in state.decided or coid in acct.open_orders:
+    # id, in any account, must stay refused all the same.
+    if coid in state.decided or any(
+            coid in a.open_orders for a in state.accounts.values()):
         return Denial(code=Code.DUPLICATE_ORDER,
                       detail=f"client order id {coid!r} was already decided; "
                              "give every new order a new id")

@@ -89,6 +89,8 @@ def test_an_open_order_is_a_duplicate_after_its_id_was_forgotten() -> None:
     assert "open" not in r.state.decided
     assert list(r.state.accounts["default"].open_orders) == ["open"]
     assert outcome(r.apply(order("open"))) == Code.DUPLICATE_ORDER.value
+    # ids are unique across accounts: another account reusing it is refused too
+    assert outcome(r.apply(order("open", account="other"))) == Code.DUPLICATE_ORDER.value
     # Once it finishes, the forgotten id is no longer refused: ids must be unique.
     r.apply(ev(OrderCancelled, client_order_id="open", account="default", instrument="X",
                venue="paper"))

@@ -82,16 +82,19 @@ class ServerNotRunningError(EmbeddedServerError):
     """A running server's property (port, url, pid) was read before ``start()``."""
 
 
-def log_tail(path: Path, lines: int = 30) -> str:
-    """The last ``lines`` lines of a log file, or "" if there is none."""
+def log_tail(path: Path, lines: int = 30, *, exclude: str = "") -> str:
+    """The last ``lines`` lines of a log file, or "" if there is none; with
+    ``exclude``, lines containing it are left out (noise our own polling causes)."""
+    window = 1 << 20 if exclude else 16_384
     try:
         with path.open("rb") as log:
             size = log.seek(0, 2)
-            log.seek(max(0, size - 16_384))
+            log.seek(max(0, size - window))
             text = log.read().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+    kept = [line for line in text.splitlines() if not exclude or exclude not in line]
+    return "\n".join(kept[-lines:])
 
 
 def spawn(

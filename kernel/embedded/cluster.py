@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Self
 
 from kernel.embedded._managed import StartStop
-from kernel.embedded._process import ServerStartError, spawn
+from kernel.embedded._process import ServerStartError, log_tail, spawn
 from kernel.embedded.nats import find_nats_server
 from kernel.embedded.ports import free_port
 
@@ -239,18 +239,9 @@ class NatsCluster(StartStop):
             "not elect a meta leader (all nodes must reach each other's routes)",
             exit_code=proc.poll(),
             log_path=log,
-            log_tail=_log_tail(log),
+            # our own polling makes the server log a warning per failed /healthz
+            log_tail=log_tail(log, exclude="Healthcheck failed"),
         )
-
-
-def _log_tail(path: Path, lines: int = 30) -> str:
-    # Our own polling makes the server log a warning per failed /healthz: skip those.
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-    kept = [line for line in text.splitlines() if "Healthcheck failed" not in line]
-    return "\n".join(kept[-lines:])
 
 
 def _healthy(monitor_url: str) -> bool:

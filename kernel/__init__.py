@@ -18,6 +18,7 @@ from .errors import (
 from .hookspecs import hookimpl
 from .host import PluginHost, PluginInfo
 from .ids import IdSource
+from .instruments import InstrumentSpec, spec_for
 from .memory_bus import MemoryBus
 from .nats_bus import BusUnavailableError, NatsBus, server_urls
 from .plugin import Context, NoConfig, Plugin, Query
@@ -35,6 +36,7 @@ __all__ = [
     "Context",
     "Delivery",
     "IdSource",
+    "InstrumentSpec",
     "KeelConfig",
     "KeelError",
     "LiveClock",
@@ -60,5 +62,6 @@ __all__ = [
     "load_config",
     "plugin_rng",
     "server_urls",
+    "spec_for",
     "subject_matches",
 ]

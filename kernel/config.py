@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 import msgspec
 
 from .errors import ConfigError
+from .instruments import InstrumentSpec
 from .streams import StreamSettings
 
 __all__ = [
@@ -52,6 +53,9 @@ class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     disabled: list[str] = []
     #: Per-plugin configuration tables: ``[plugin.<name>]``.
     plugin: dict[str, dict[str, Any]] = {}
+    #: Instrument specifications, ``[instruments.<NAME>]`` (``"*"``: defaults); see
+    #: ``kernel.instruments``. Handed to every plugin that declares ``instrument_specs``.
+    instruments: dict[str, InstrumentSpec] = {}
     stream: StreamSettings = StreamSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     #: Handler attempts before an input is dead-lettered.
@@ -97,7 +101,14 @@ def load_config(
         if var in env and env[var] != "":
             value = env[var]
             raw[key] = int(value) if key == "seed" and value.lstrip("-").isdigit() else value
-    return convert_config(raw, KeelConfig, prefix="", source=source or "defaults")
+    source = source or "defaults"
+    instruments = raw.get("instruments")
+    if isinstance(instruments, Mapping):
+        # Validated row by row: msgspec elides dict keys from its error paths.
+        for name, row in instruments.items():
+            if isinstance(row, Mapping):
+                convert_config(row, InstrumentSpec, prefix=f"instruments.{name}", source=source)
+    return convert_config(raw, KeelConfig, prefix="", source=source)
 
 
 _PATH = re.compile(r"at `\$(?P<path>[^`]*)`")

@@ -84,7 +84,7 @@ async def run_demo(config: KeelConfig, *, bars: int = 1000, keep_running: bool =
         print(f"keel demo: plugins not installed, running without them: {missing}")
     config = _merged(config, bars)
     for name in names:  # a bad [plugin.x] table fails here, naming the key
-        host.configure(name, config.plugin_config(name))
+        host.configure(name, config.plugin_config(name), instruments=config.instruments)
     root = Path(config.data_dir) / "demo"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)

@@ -7,7 +7,7 @@ entry-point group. The kernel never imports a plugin by name.
 from __future__ import annotations
 
 import importlib.metadata as md
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from . import hookspecs
 from .commands import Command
 from .config import KeelConfig, convert_config
 from .errors import PluginError
+from .instruments import inject_specs
 from .plugin import Plugin
 
 __all__ = ["PluginHost", "PluginInfo"]
@@ -100,10 +101,16 @@ class PluginHost:
             found.extend(batch)
         return found
 
-    def configure(self, name: str, raw: dict[str, Any] | None = None) -> msgspec.Struct:
-        """Validate a plugin's config; a bad value raises ``ConfigError`` naming the key."""
+    def configure(self, name: str, raw: dict[str, Any] | None = None, *,
+                  instruments: Mapping[str, Any] | None = None) -> msgspec.Struct:
+        """Validate a plugin's config; a bad value raises ``ConfigError`` naming the key.
+
+        ``instruments`` (the ``[instruments]`` table) is handed to a plugin whose
+        ``Config`` declares ``instrument_specs`` and does not set it itself.
+        """
         cls = self.get(name)
-        return convert_config(raw or {}, cls.Config, prefix=f"plugin.{name}")
+        merged = inject_specs(raw or {}, cls.Config.__struct_fields__, instruments or {})
+        return convert_config(merged, cls.Config, prefix=f"plugin.{name}")
 
     def select(self, config: KeelConfig, names: Sequence[str] | None = None) -> list[str]:
         """Which plugins to run: ``names`` if given, else the enabled minus the disabled."""

@@ -105,7 +105,7 @@ class Node:
         self.runners = [
             PluginRunner(
                 host.get(n),
-                host.configure(n, config.plugin_config(n)),
+                host.configure(n, config.plugin_config(n), instruments=config.instruments),
                 bus=bus,
                 clock=LiveClock(),
                 seed=config.seed,

@@ -89,7 +89,7 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
     host = PluginHost()
     chosen = host.select(config, names)
     for name in chosen:  # fail on a bad config before anything starts
-        host.configure(name, config.plugin_config(name))
+        host.configure(name, config.plugin_config(name), instruments=config.instruments)
     from . import telemetry
 
     telemetry.setup_tracing(config.telemetry)

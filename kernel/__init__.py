@@ -3,6 +3,7 @@
 Plugins import only from here (and ``contracts``).
 """
 
+from .bars import BarData, BarDataError, BarSet, Calendar, load_bars
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
 from .commands import Command
@@ -27,9 +28,13 @@ from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
 
 __all__ = [
+    "BarData",
+    "BarDataError",
+    "BarSet",
     "Bus",
     "BusClosedError",
     "BusUnavailableError",
+    "Calendar",
     "Clock",
     "Command",
     "ConfigError",
@@ -59,6 +64,7 @@ __all__ = [
     "convert_config",
     "derive_seed",
     "hookimpl",
+    "load_bars",
     "load_config",
     "plugin_rng",
     "server_urls",

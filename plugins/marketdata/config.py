@@ -7,8 +7,9 @@ from typing import Literal
 
 import msgspec
 
+from kernel.bars import load_zone, parse_interval
+
 from .synthetic import DEFAULT_START_NS
-from .timeparse import load_zone, parse_interval
 
 __all__ = ["MarketDataConfig"]
 

@@ -12,17 +12,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kernel import PluginHost
+from kernel import BarData, PluginHost
 
-from .data import BarData
 from .result import run_backtest_async
 from .shocks import Shock, apply_shocks, bootstrap_paths, describe, parse_shock
 
 __all__ = ["METRICS", "ScenarioResult", "cmd_scenario", "configure_scenario", "run_scenario"]
 
 #: Summary metrics whose distribution is reported.
-METRICS = ("return", "sharpe", "max_drawdown", "win_rate", "exposure_time", "realized_pnl",
-           "final_equity", "fills")
+METRICS = ("return_pct", "sharpe", "max_drawdown_pct", "win_rate_pct", "exposure_pct",
+           "realized_pnl", "final_equity", "fills")
 
 
 @dataclass
@@ -83,7 +82,8 @@ def write_scenario_report(result: ScenarioResult, directory: str | Path) -> None
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from .report import _table, html_page
+    from .report import html_page
+    from .report import table as _table
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,7 @@ def write_scenario_report(result: ScenarioResult, directory: str | Path) -> None
     (out / "scenario.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     png = None
     if result.paths:
-        shown = ("return", "max_drawdown", "sharpe")
+        shown = ("return_pct", "max_drawdown_pct", "sharpe")
         fig, axes = plt.subplots(1, len(shown), figsize=(12, 3.5))
         try:
             for ax, m in zip(axes, shown, strict=True):
@@ -121,7 +121,8 @@ def write_scenario_report(result: ScenarioResult, directory: str | Path) -> None
     summary = {"strategy": result.base.get("strategy"), "instrument": result.base.get("instrument"),
                "shocks": "; ".join(result.shocks) or "none",
                "paths": len(result.paths), "seed": result.seed, "block": result.block}
-    (out / "scenario.html").write_text(html_page("Scenario analysis", summary, png, sections))
+    (out / "scenario.html").write_text(html_page("Scenario analysis", summary,
+                                                 [("scenario", png)] if png else [], sections))
 
 
 def configure_scenario(p: argparse.ArgumentParser) -> None:
@@ -140,16 +141,18 @@ def configure_scenario(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
-    from .cli import _stem, backtest_kwargs, print_summary, progress_bar
-    from .data import read_bars
+    from kernel import load_config
+
+    from .cli import backtest_kwargs, load_cli_data, print_summary, progress_bar
 
     shocks = [parse_shock(s) for s in args.shock]
-    data = read_bars(args.data, instrument=args.instrument or _stem(args.data))
+    config = load_config(args.config)
+    data = load_cli_data(args, config).single()
     update, close = progress_bar(args.paths, "monte carlo") if args.paths else (None, None)
     try:
         result = asyncio.run(run_scenario(data, shocks=shocks, paths=args.paths, block=args.block,
                                           mc_seed=args.mc_seed, progress=update,
-                                          **backtest_kwargs(args)))
+                                          config=config, **backtest_kwargs(args)))
     finally:
         if close is not None:
             close()

@@ -71,7 +71,7 @@ def test_scenario_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     out = json.loads(capsys.readouterr().out)
     assert out["shocked"]["fees"] == "0.00" and out["monte_carlo"]["paths"] == 4
     rows = {r["metric"]: r for r in out["monte_carlo"]["distribution"]}
-    assert set(rows) >= {"return", "sharpe", "max_drawdown", "win_rate"}
-    assert rows["return"]["p5"] <= rows["return"]["p50"] <= rows["return"]["p95"]
+    assert set(rows) >= {"return_pct", "sharpe", "max_drawdown_pct", "win_rate_pct"}
+    assert rows["return_pct"]["p5"] <= rows["return_pct"]["p50"] <= rows["return_pct"]["p95"]
     for name in ("scenario.png", "scenario.html", "distribution.csv", "paths.csv"):
         assert (tmp_path / name).stat().st_size > 0

@@ -188,7 +188,9 @@ def merged_bar_events(series: Sequence[BarData], *,
     if len(series) == 1:
         yield from bar_events(series[0], producer=producer)
         return
-    streams = [((bar.ts, k, bar) for bar in bar_events(d, producer=producer))
-               for k, d in enumerate(series)]
-    for _, _, bar in heapq.merge(*streams):
+    def keyed(k: int, d: BarData) -> Iterator[tuple[int, int, Bar]]:
+        for bar in bar_events(d, producer=producer):
+            yield bar.ts, k, bar
+
+    for _, _, bar in heapq.merge(*(keyed(k, d) for k, d in enumerate(series))):
         yield bar

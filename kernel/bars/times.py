@@ -188,7 +188,8 @@ def _naive(ns: Ns, file: str, column: str, zone: tzinfo | None, zone_name: str,
                 file, row + 1, f"time {_wall(int(ns[row]))} has no UTC "
                 "offset: add one (e.g. 'Z' or '+01:00') or state the file's time zone "
                 "(--tz America/New_York / tz = ...)", column=column)
-        return TimeColumn(ns, f"{what}, whole days read as UTC dates (--tz to change)")
+        return TimeColumn(ns, f"{what} that are whole days, read as days from 00:00 UTC "
+                          "(--tz to change)")
     return TimeColumn(_localize(ns, zone, zone_name, file, column),
                       f"{what} in {zone_name or zone}")
 

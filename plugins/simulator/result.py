@@ -222,7 +222,10 @@ def run_backtest(data: Data, **kwargs: Any) -> BacktestResult:
     """
     try:
         asyncio.get_running_loop()
+        in_loop = True
     except RuntimeError:
+        in_loop = False
+    if not in_loop:  # (outside the except block: a failure's traceback stays its own)
         return asyncio.run(run_backtest_async(data, **kwargs))
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, run_backtest_async(data, **kwargs)).result()

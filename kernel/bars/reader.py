@@ -55,6 +55,8 @@ class FileInfo:
     rows: int
     instruments: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    #: SHA-256 of the bytes read (taken when reading: it names exactly what was used).
+    sha256: str = ""
 
     def note(self) -> str:
         """One line: the format detected, how time was read, what came out."""
@@ -161,6 +163,7 @@ def load_bars(
     infos: list[FileInfo] = []
     origin: dict[str, str] = {}
     for path, name in zip(files, names, strict=True):
+        digest = file_sha256(path) if Path(path).is_file() else ""
         src = read_source(path, format=format, time_column=time_column)
         try:
             found, how = _convert(src, name, zone, zone_name, interval_ns)
@@ -177,7 +180,7 @@ def load_bars(
         series.extend(found)
         infos.append(FileInfo(src.file, src.format, src.description, how,
                               sum(len(d) for d in found), tuple(d.instrument for d in found),
-                              tuple(src.notes)))
+                              tuple(src.notes), digest))
     basis = "given" if interval_ns is not None else ""
     calendar = calendar_of(series, interval_ns, zone_name, basis)
     return BarSet(tuple(series), calendar, tuple(infos), zone_name)

@@ -148,3 +148,77 @@ def monthly_png(table: Any, path: Path) -> bool:
     finally:
         plt.close(fig)
     return True
+
+
+# -- scenario ---------------------------------------------------------------------------------
+
+
+def fan_png(result: Any, path: Path) -> None:
+    """Monte Carlo paths' equity as percentile bands, with the actual (shocked) run."""
+    plt = _plt()
+    paths = np.vstack(result.path_equity)
+    x = _times(result.path_ts, result.zone)
+    q = np.percentile(paths, [5, 25, 50, 75, 95], axis=0)
+    fig, ax = plt.subplots(figsize=(11, 5))
+    try:
+        ax.fill_between(x, q[0], q[4], color="tab:blue", alpha=0.15, label="5-95%")
+        ax.fill_between(x, q[1], q[3], color="tab:blue", alpha=0.3, label="25-75%")
+        ax.plot(x, q[2], color="tab:blue", lw=1.2, label="median path")
+        actual = result.shocked_curve or result.base_curve
+        if actual is not None:
+            ax.plot(_times(actual.ts, result.zone), actual.equity, color="tab:red", lw=1,
+                    label="shocked run" if result.shocked_curve is not None else "actual run")
+        ax.set_title(f"Equity over {paths.shape[0]} Monte Carlo paths (block "
+                     f"{result.block}, seed {result.seed})")
+        ax.set_ylabel("equity")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left")
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+
+
+def overlay_png(result: Any, path: Path) -> None:
+    """Base against shocked: the price (top) and the equity (bottom)."""
+    plt = _plt()
+    base, shocked = result.base_curve, result.shocked_curve
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 6), sharex=True)
+    try:
+        for curve, label, color in ((base, "base", "tab:gray"), (shocked, "shocked", "tab:red")):
+            x = _times(curve.ts, result.zone)
+            ax1.plot(x, curve.close, lw=1, color=color, label=label)
+            ax2.plot(x, curve.equity, lw=1, color=color, label=label)
+        ax1.set_title("Base against shocked: " + "; ".join(result.shocks))
+        ax1.set_ylabel("close")
+        ax2.set_ylabel("equity")
+        for ax in (ax1, ax2):
+            ax.grid(alpha=0.3)
+            ax.legend(loc="upper left")
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+
+
+def histograms_png(result: Any, path: Path) -> None:
+    """Histograms of return, max drawdown and Sharpe over the paths, the actual run marked."""
+    plt = _plt()
+    shown = ("return_pct", "max_drawdown_pct", "sharpe")
+    fig, axes = plt.subplots(1, len(shown), figsize=(12, 3.5))
+    try:
+        for ax, m in zip(axes, shown, strict=True):
+            vals = [float(p[m]) for p in result.paths if p.get(m) is not None]
+            ax.hist(vals, bins=min(30, max(5, len(vals) // 3)), color="tab:blue", alpha=0.7)
+            ref = result.shocked or result.base
+            if ref.get(m) is not None:
+                ax.axvline(float(ref[m]), color="tab:red", label="actual")
+                ax.legend()
+            ax.set_title(m)
+            ax.tick_params(axis="x", labelrotation=30)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)

@@ -15,7 +15,7 @@ ints). Floats are derived for ratios and charts only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,11 @@ IntArray = npt.NDArray[Any]
 def _exponent(d: Decimal) -> int:
     exp = d.as_tuple().exponent
     return max(0, -int(exp)) if isinstance(exp, int) else 0
+
+
+def _max_exponent(values: Iterable[Decimal]) -> int:
+    """The most decimals any of ``values`` has (each distinct value looked at once)."""
+    return max((_exponent(d) for d in set(values)), default=0)
 
 
 def _int(d: Decimal, scale: int) -> int:
@@ -78,11 +83,13 @@ def equity_curve(series: Sequence[BarData], which: npt.NDArray[np.int64],
     names = tuple(d.instrument for d in series)
     index = {name: k for k, name in enumerate(names)}
     steps = int(which.shape[0])
-    qty_scale = max((_exponent(f.qty) for _, f in fills), default=0)
+    qty_scale = _max_exponent(f.qty for _, f in fills)
     price_scale = max((d.price_scale for d in series), default=0)
+    fill_prices = _max_exponent(f.price for _, f in fills)
+    fees = _max_exponent(f.fee for _, f in fills)
+    # the exponent of qty x price is at most the sum of theirs
+    money = max(_exponent(initial_cash), qty_scale + max(fill_prices, price_scale), fees)
     flows = [-(f.qty * f.side.sign * f.price) - f.fee for _, f in fills]
-    cash_scale = max([_exponent(initial_cash), *(_exponent(v) for v in flows)])
-    money = max(cash_scale, qty_scale + price_scale)
     # Fill deltas per step (a fill for an instrument not in the data is ignored for marking).
     dpos: list[list[int]] = [[] for _ in names]
     pos_steps: list[list[int]] = [[] for _ in names]

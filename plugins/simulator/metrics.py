@@ -118,7 +118,7 @@ def summarize(bars: BarSet, which: np.ndarray, rows: np.ndarray,  # type: ignore
     cagr = summary.get("cagr_pct")
     if cagr is not None and dd.max_pct > 0:
         summary["calmar"] = cagr / dd.max_pct
-    summary["per_instrument"] = _per_instrument(curve, per, trades)
+    summary["per_instrument"] = _per_instrument(curve, per, trades, summary)
     return summary, trades, curve
 
 
@@ -147,16 +147,18 @@ def _max_drawdown_money(curve: Curve, initial_cash: Decimal) -> Decimal:
     return Decimal(fall).scaleb(-curve.equity.scale)
 
 
-def _per_instrument(curve: Curve, per: dict[str, Realized],
-                    trades: list[Trade]) -> dict[str, Any]:
+def _per_instrument(curve: Curve, per: dict[str, Realized], trades: list[Trade],
+                    total: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     n = len(curve)
     for k, name in enumerate(curve.instruments):
         r = per.get(name, Realized())
         closes = curve.closes[k]
         seen = closes[np.isfinite(closes)]
-        mine = [t for t in trades if t.instrument == name]
-        stats = trade_stats(mine)
+        if len(curve.instruments) == 1:
+            stats = total  # one instrument: its trades are all the trades
+        else:
+            stats = trade_stats([t for t in trades if t.instrument == name])
         pos = curve.positions[k]
         out[name] = {
             "fills": r.fills,

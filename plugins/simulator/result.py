@@ -14,7 +14,6 @@ import numpy as np
 
 from contracts import OrderFilled
 from kernel import BarData, BarSet, KeelConfig, PluginHost, load_bars, load_config
-from kernel.bars import file_sha256
 from kernel.bars.data import merged_order
 
 from .config import DEFAULT_PIPELINE, BacktestConfig, Fill
@@ -193,7 +192,7 @@ async def run_backtest_async(
     if out.last_snapshot is not None:
         summary["portfolio_equity"] = str(out.last_snapshot.equity)
         summary["portfolio_realized_pnl"] = str(out.last_snapshot.realized_pnl)
-    summary["data"] = [{"file": f.path, "format": f.format, "sha256": file_sha256(f.path),
+    summary["data"] = [{"file": f.path, "format": f.format, "sha256": f.sha256,
                         "bars": f.rows, "instruments": list(f.instruments)}
                        for f in bars.files]
     summary["config"] = effective(cfg, out.configs)

@@ -234,6 +234,10 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep-id", default=None, help="name of this sweep (default: random)")
     p.add_argument("--out", default=None, metavar="FILE", help="result table: .csv or .json")
     p.add_argument("--json", action="store_true", help="print the table as one JSON object")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="write the ranked table and (two parameters) a heatmap into DIR")
+    p.add_argument("--rank-by", default="sharpe", metavar="METRIC",
+                   help="summary metric to rank by (default sharpe; drawdowns rank ascending)")
 
 
 def configure_sweep_worker(p: argparse.ArgumentParser) -> None:
@@ -317,6 +321,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 w.kill()
         stack.close()
     _write_table(rows, args.out)
+    if args.report:
+        from .sweep_report import write_sweep_report
+
+        write_sweep_report(rows, list(grid), args.report, metric=args.rank_by)
     if args.json:
         print(json.dumps({"rows": rows}))
     else:

@@ -268,3 +268,41 @@ def test_parquet_bad_row_number(tmp_path: Path) -> None:
         list(read_bars(path, instrument="X"))
     assert (err.value.row, err.value.column, err.value.line) == (2, "volume", None)
     assert "empty" in err.value.reason
+
+
+# -- one data path ---------------------------------------------------------------------
+
+
+FIXTURES = sorted(p for p in (DATA / "bars").rglob("*") if p.is_file()
+                  and not p.name.startswith("06-")) + [DATA / "bars_sample.csv",
+                                                       DATA / "simulator" / "bars.csv"]
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_import_and_backtest_read_identical_bars(path: Path) -> None:
+    """`keel import`, the marketdata source and the simulator share the kernel's reader."""
+    from kernel.bars import load_bars
+    from plugins.simulator import read_bars as simulator_bars
+
+    tz = "Europe/Athens" if "metatrader" in path.name else None
+    imported = list(read_bars(path, instrument="X", tz=tz))
+    kernel = list(load_bars(path, instrument="X", tz=tz).events(producer="marketdata"))
+    assert imported == kernel and imported
+    sim = simulator_bars(path, instrument="X", tz=tz)
+    assert [b.close for b in imported] == [
+        b.close for b in load_bars(path, instrument="X", tz=tz).events()]
+    assert sim.open_ts.tolist() == [b.open_ts for b in imported]
+
+
+@pytest.mark.parametrize("name", ["06-missing-close.csv", "06-close-above-high.csv"])
+def test_bad_case_files_are_refused_by_every_reader(name: str) -> None:
+    from plugins.simulator import read_bars as simulator_bars
+
+    path = DATA / "bars" / "cases" / name
+    with pytest.raises(MarketDataError) as a:
+        list(read_bars(path, instrument="X"))
+    with pytest.raises(MarketDataError) as b:
+        simulator_bars(path, instrument="X")
+    assert (a.value.row, a.value.column, a.value.reason) == \
+        (b.value.row, b.value.column, b.value.reason)
+    assert a.value.column == "close"

@@ -273,9 +273,9 @@ def test_parquet_bad_row_number(tmp_path: Path) -> None:
 # -- one data path ---------------------------------------------------------------------
 
 
-FIXTURES = sorted(p for p in (DATA / "bars").rglob("*") if p.is_file()
-                  and not p.name.startswith("06-")) + [DATA / "bars_sample.csv",
-                                                       DATA / "simulator" / "bars.csv"]
+FIXTURES = [*sorted(p for p in (DATA / "bars").rglob("*")
+                   if p.is_file() and not p.name.startswith("06-")),
+            DATA / "bars_sample.csv", DATA / "simulator" / "bars.csv"]
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)

@@ -102,8 +102,8 @@ def _norm(name: str) -> str:
     return name.strip().strip("<>").strip().lower().replace(" ", "_")
 
 
-def _pick(file: str, names: Sequence[str], time_column: str | None,
-          layout: str) -> tuple[dict[str, str], list[str]]:
+def _pick(file: str, names: Sequence[str],
+          time_column: str | None) -> tuple[dict[str, str], list[str]]:
     """Standard name -> the file's column name; notes on choices made."""
     by_norm: dict[str, str] = {}
     for n in names:
@@ -242,12 +242,12 @@ def _csv(file: str, gz: bool, format: str, time_column: str | None) -> Source:
     else:
         raise BarDataError(file, None, f"--format {format} needs a header row; line 1 is "
                            f"{first[:60]!r}")
-    chosen, notes = _pick(file, names, time_column, layout)
+    chosen, notes = _pick(file, names, time_column)
     if header:
         layout = _layout(format, names, chosen)
     description = _DESCRIPTIONS[layout]
     table = _read_csv(file, gz, delimiter, None if header else names,
-                      sorted({v for k, v in chosen.items()}))
+                      sorted(set(chosen.values())))
     table = table.rename_columns([_std(chosen, n) for n in table.column_names])
     if "volume_alt" in table.column_names:
         table, note = _pick_volume(table, chosen)
@@ -343,7 +343,7 @@ def _parquet(file: str, time_column: str | None) -> Source:
     except (pa.ArrowInvalid, OSError) as exc:
         raise BarDataError(file, None, f"cannot read as Parquet: {exc}") from None
     names = list(schema.names)
-    chosen, notes = _pick(file, names, time_column, "parquet")
+    chosen, notes = _pick(file, names, time_column)
     wanted = sorted(set(chosen.values()))
     table = pq.read_table(file, columns=wanted)
     table = table.rename_columns([_std(chosen, n) for n in table.column_names])

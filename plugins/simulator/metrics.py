@@ -60,6 +60,11 @@ def summarize(bars: BarSet, which: np.ndarray, rows: np.ndarray,  # type: ignore
               ) -> tuple[dict[str, Any], list[Trade], Curve]:
     """The summary dict, the round trips and the exact curve of one run."""
     trades = round_trips(fills)
+    if len(bars.series) > 1:  # a trade's bars: its instrument's own, not the merged steps
+        for t in trades:
+            t.entry_bar = int(rows[t.entry_bar]) if 0 <= t.entry_bar < rows.size else -1
+            if t.closed:
+                t.exit_bar = int(rows[t.exit_bar]) if 0 <= t.exit_bar < rows.size else -1
     per = realized(fills)
     total = Realized()
     for r in per.values():

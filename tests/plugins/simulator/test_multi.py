@@ -78,6 +78,9 @@ async def test_two_instruments_one_portfolio(files: tuple[Path, Path, Path]) -> 
     assert bool(np.all(np.diff(ts) > 0))  # one curve point per distinct close time
     bar_ts = [f.ts for f in both.fill_events]
     assert bar_ts == sorted(bar_ts)  # merged in time order
+    series = {d.instrument: d for d in both.bars.series}
+    for t in both.trade_list:  # a trade's bar indices are its own instrument's
+        assert series[t.instrument].close_ts()[t.entry_bar] == t.entry_ts
 
 
 async def test_one_file_with_an_instrument_column_is_the_same(

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from contracts import Bar
 
-from .exact import Mantissas, decimal_maker
+from .exact import DecimalCache, Mantissas, decimal_maker
 
 __all__ = ["PRICE_COLUMNS", "BarData", "bar_events", "bar_id", "merged_bar_events"]
 
@@ -155,15 +155,15 @@ def bar_events(data: BarData, *, producer: str = "simulator") -> Iterator[Bar]:
     A bar's ``ts`` is its close (``open_ts + interval``). Ids are natural
     (producer, instrument, interval, open time), so a re-run reproduces them.
     """
-    price, volume = decimal_maker(data.price_scale), decimal_maker(data.volume_scale)
+    price, volume = DecimalCache(data.price_scale), DecimalCache(data.volume_scale)
     inst, iv = data.instrument, data.interval_ns
     prefix = f"{producer}-bar:{inst}:{iv}:"
     cols = zip(data.open_ts.tolist(), data.open.tolist(), data.high.tolist(),
                data.low.tolist(), data.close.tolist(), data.volume.tolist(), strict=True)
     for ts, o, h, lo, c, v in cols:
         yield Bar(id=f"{prefix}{ts}", ts=ts + iv, producer=producer, instrument=inst,
-                  open_ts=ts, interval_ns=iv, open=price(o), high=price(h), low=price(lo),
-                  close=price(c), volume=volume(v))
+                  open_ts=ts, interval_ns=iv, open=price[o], high=price[h], low=price[lo],
+                  close=price[c], volume=volume[v])
 
 
 def merged_order(series: Sequence[BarData]) -> tuple[npt.NDArray[np.int64],
@@ -185,12 +185,11 @@ def merged_order(series: Sequence[BarData]) -> tuple[npt.NDArray[np.int64],
 def merged_bar_events(series: Sequence[BarData], *,
                       producer: str = "simulator") -> Iterator[Bar]:
     """The bars of several instruments merged in event-time order (ties: series order)."""
-    if len(series) == 1:
-        yield from bar_events(series[0], producer=producer)
-        return
+    if len(series) == 1:  # no merging layer on the common path
+        return bar_events(series[0], producer=producer)
+
     def keyed(k: int, d: BarData) -> Iterator[tuple[int, int, Bar]]:
         for bar in bar_events(d, producer=producer):
             yield bar.ts, k, bar
 
-    for _, _, bar in heapq.merge(*(keyed(k, d) for k, d in enumerate(series))):
-        yield bar
+    return (bar for _, _, bar in heapq.merge(*(keyed(k, d) for k, d in enumerate(series))))

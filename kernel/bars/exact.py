@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from .errors import BarDataError
 
-__all__ = ["INT64_MAX", "Mantissas", "Scaled", "decimal_maker", "to_scaled"]
+__all__ = ["INT64_MAX", "DecimalCache", "Mantissas", "Scaled", "decimal_maker", "to_scaled"]
 
 Mantissas = npt.NDArray[Any]
 INT64_MAX = 2**63 - 1
@@ -86,25 +86,29 @@ def narrowed(m: Mantissas) -> Mantissas:
     return m
 
 
-def decimal_maker(scale: int) -> Callable[[int], Decimal]:
-    """mantissa -> ``Decimal`` with exponent ``-scale`` (``110250`` at 5 -> ``1.10250``).
+class DecimalCache(dict[int, Decimal]):
+    """mantissa -> ``Decimal`` with exponent ``-scale``: ``cache[110250]`` at 5 is ``1.10250``.
 
     Values repeat a lot in market data; each distinct mantissa is built once
-    (up to a bound, so memory stays flat on long files).
+    (up to ``limit`` of them, so memory stays flat on long files). Indexing a
+    dict is the cheapest lookup there is: this runs for every price of every bar.
     """
-    unit = Decimal(1).scaleb(-scale)
-    cache: dict[int, Decimal] = {}
-    limit = 1_000_000
 
-    def make(m: int) -> Decimal:
-        d = cache.get(m)
-        if d is None:
-            d = _EXACT.multiply(Decimal(m), unit)
-            if len(cache) < limit:
-                cache[m] = d
-        return d
+    def __init__(self, scale: int, limit: int = 1_000_000) -> None:
+        super().__init__()
+        self.unit = Decimal(1).scaleb(-scale)
+        self.limit = limit
 
-    return make
+    def __missing__(self, mantissa: int) -> Decimal:
+        value = _EXACT.multiply(Decimal(mantissa), self.unit)
+        if len(self) < self.limit:
+            self[mantissa] = value
+        return value
+
+
+def decimal_maker(scale: int) -> Callable[[int], Decimal]:
+    """mantissa -> ``Decimal`` with exponent ``-scale`` (``110250`` at 5 -> ``1.10250``)."""
+    return DecimalCache(scale).__getitem__
 
 
 # -- conversion from Arrow -----------------------------------------------------------------

@@ -36,8 +36,8 @@ from .market import (
     candle_outs,
     history_outs,
     instrument_out,
-    ohlc_bar,
     offer_outs,
+    ohlc_bar,
     pip_decimals,
     tick_out,
 )

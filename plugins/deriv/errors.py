@@ -17,6 +17,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from kernel import KeelError
+
 __all__ = [
     "REJECTS",
     "DerivAPIError",
@@ -27,7 +29,7 @@ __all__ = [
 ]
 
 
-class DerivError(Exception):
+class DerivError(KeelError):
     """Base of the adapter's errors."""
 
 

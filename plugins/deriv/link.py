@@ -49,6 +49,19 @@ MessageHook = Callable[[str, "Response | OtherMsg"], None]
 _FATAL_CODES = frozenset({"InvalidToken", "AuthorizationRequired", "Unauthorized"})
 
 
+class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The websockets library's logger, with secret values removed (its DEBUG shows frames)."""
+
+    def __init__(self, logger: logging.Logger, secrets: tuple[str, ...]) -> None:
+        super().__init__(logger, {})
+        self.secrets = secrets
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            self.logger.log(level, redact(text, self.secrets), **kwargs)
+
+
 class LinkFailed(DerivError):
     """The link gave up; ``reason`` says why (refused token, too many attempts)."""
 
@@ -96,6 +109,8 @@ class Link:
         self.on_state = on_state
         self.on_message = on_message
         self.limiter = limiter or RateLimiter()
+        self._wslog = _RedactingLogger(logging.getLogger("keel.plugin.deriv.websockets"),
+                                       secrets)
         self._queue: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue(send_queue)
         self._auth: asyncio.Future[Response | OtherMsg] | None = None
         self._ws: ClientConnection | None = None
@@ -145,7 +160,8 @@ class Link:
             try:
                 endpoint = await self.transport.endpoint()
                 async with websockets.connect(endpoint.url, open_timeout=self.request_timeout,
-                                              max_size=2**24, compression=None) as ws:
+                                              max_size=2**24, compression=None,
+                                              logger=self._wslog) as ws:
                     self._ws = ws
                     await self._set(LinkState.CONNECTED, conn, endpoint=endpoint.shown,
                                     attempt=attempt)

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .config import DerivConfig
+from .credentials import Secret, redact_url
 from .errors import DerivAPIError, DerivError
 from .requests import Dialect
-from .credentials import Secret, redact_url
 
 __all__ = [
     "Endpoint",
@@ -116,7 +116,7 @@ class OptionsTransport:
         req = urllib.request.Request(self.rest_url + path, data=b"", method="POST",
                                      headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 body = resp.read()
         except urllib.error.HTTPError as exc:
             raise _http_error(exc) from None

@@ -230,6 +230,18 @@ class OtherMsg(msgspec.Struct, frozen=True, kw_only=True):
     subscription: Subscription | None = None
     passthrough: dict[str, Any] | None = None
 
+    @property
+    def subscription_id(self) -> str | None:
+        return self.subscription.id if self.subscription is not None else None
+
+    @property
+    def data(self) -> Any:
+        return None
+
+    def request(self) -> dict[str, Any]:
+        out: dict[str, Any] = _any_decoder.decode(self.echo_req)
+        return out
+
 
 _TYPES: tuple[type[Response], ...] = (
     TickMsg, HistoryMsg, CandlesMsg, OhlcMsg, ActiveSymbolsMsg, ContractsForMsg,

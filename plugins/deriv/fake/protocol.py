@@ -17,8 +17,8 @@ from typing import Any
 import msgspec
 
 __all__ = [
-    "ApiFault",
     "GRANULARITIES",
+    "ApiFault",
     "dumps",
     "error",
     "loads",
@@ -67,7 +67,7 @@ def _echo(req: dict[str, Any]) -> dict[str, Any]:
 
 def response(req: dict[str, Any], msg_type: str, data: Any, *,
              subscription: str | None = None, field: str | None = None) -> dict[str, Any]:
-    """A success envelope: ``echo_req``, ``msg_type``, the data field, ``req_id``, ``passthrough``."""
+    """A success envelope: ``echo_req``, ``msg_type``, data, ``req_id``, ``passthrough``."""
     out: dict[str, Any] = {"echo_req": _echo(req), "msg_type": msg_type,
                            field or msg_type: data}
     if "req_id" in req:

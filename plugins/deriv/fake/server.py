@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 import urllib.parse
@@ -129,7 +130,8 @@ class FakeDeriv(Calls):
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeDeriv:
         self._server = await websockets.serve(self._handle, host, port,
                                               process_request=self._process_request,
-                                              compression=None)
+                                              compression=None,
+                                              logger=logging.getLogger("keel.fake_deriv"))
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         await self._rest.start(host)
         return self
@@ -167,7 +169,8 @@ class FakeDeriv(Calls):
 
     # -- test controls -------------------------------------------------------
     def now(self) -> int:
-        return int(self.clock())
+        """Server time (epoch s): its clock, never behind the newest tick it made."""
+        return max(int(self.clock()), *self._last_epoch.values(), 0)
 
     def fail_next(self, call: str, code: str, message: str = "",
                   details: dict[str, Any] | None = None) -> None:
@@ -298,9 +301,8 @@ class FakeDeriv(Calls):
             profit = bid - c.buy_price
             if bid <= 0:
                 self.close_contract(account, c, "lost", Decimal("0.00"))
-            elif c.take_profit is not None and profit >= c.take_profit:
-                self.close_contract(account, c, "sold", bid)
-            elif c.stop_loss is not None and -profit >= c.stop_loss:
+            elif ((c.take_profit is not None and profit >= c.take_profit)
+                  or (c.stop_loss is not None and -profit >= c.stop_loss)):
                 self.close_contract(account, c, "sold", bid)
             return
         if c.ticks_left is not None:

@@ -207,7 +207,7 @@ async def test_balance_stream_and_login_required(venue: tuple[FakeDeriv, DerivSe
 
 
 async def test_forget_semantics(venue: tuple[FakeDeriv, DerivSession]) -> None:
-    fake, s = venue
+    _fake, s = venue
     st = await s.subscribe(rq.ticks("R_50"))
     assert (await s.request(rq.forget(st.subscription_id or ""))).data == 1
     assert (await s.request(rq.forget(st.subscription_id or ""))).data == 0
@@ -218,7 +218,7 @@ async def test_forget_semantics(venue: tuple[FakeDeriv, DerivSession]) -> None:
 
 
 async def test_schema_errors_name_the_field(venue: tuple[FakeDeriv, DerivSession]) -> None:
-    fake, s = venue
+    _fake, s = venue
     req = rq.ticks_history("R_50", style="candles", granularity=60)
     req["granularity"] = 61
     with pytest.raises(DerivAPIError) as info:

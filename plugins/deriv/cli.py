@@ -25,7 +25,8 @@ from kernel import Command, KeelError, convert_config, load_config
 
 from . import requests as rq
 from .config import DerivConfig
-from .errors import DerivAPIError
+from .errors import DerivAPIError, reject_for
+from .link import LinkFailed
 from .session import DerivSession
 
 __all__ = ["DERIV_COMMAND", "format_table"]
@@ -133,6 +134,10 @@ def _run(args: argparse.Namespace) -> int:
         data = asyncio.run(_query(args))
     except DerivAPIError as exc:
         print(f"keel deriv: {exc} ({exc.reject.hint})", file=sys.stderr)
+        return 1
+    except LinkFailed as exc:
+        hint = f" ({reject_for(exc.code).hint})" if exc.code else ""
+        print(f"keel deriv: {exc}{hint}", file=sys.stderr)
         return 1
     except TimeoutError:
         print(f"keel deriv: no answer within {args.timeout} s", file=sys.stderr)

@@ -63,11 +63,15 @@ class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
 
 
 class LinkFailed(DerivError):
-    """The link gave up; ``reason`` says why (refused token, too many attempts)."""
+    """The link gave up; ``reason`` says why (refused token, too many attempts).
 
-    def __init__(self, reason: str) -> None:
+    ``code`` is the venue's error code when the venue refused (e.g. ``InvalidToken``).
+    """
+
+    def __init__(self, reason: str, code: str = "") -> None:
         super().__init__(f"Deriv link failed: {reason}")
         self.reason = reason
+        self.code = code
 
 
 class SendQueueFull(DerivError):
@@ -169,7 +173,7 @@ class Link:
                     reason = _close_reason(ws)
             except DerivAPIError as exc:
                 if exc.code in _FATAL_CODES:
-                    await self._fail(conn, f"{exc.code}: {exc.message}", attempt)
+                    await self._fail(conn, f"{exc.code}: {exc.message}", attempt, exc.code)
                 reason = f"{exc.code}: {exc.message}"
             except TransportError as exc:
                 if exc.fatal:
@@ -313,11 +317,11 @@ class Link:
         if self.on_state is not None:
             await self.on_state(state, conn, reason, endpoint, attempt)
 
-    async def _fail(self, conn: str, reason: str, attempt: int) -> None:
+    async def _fail(self, conn: str, reason: str, attempt: int, code: str = "") -> None:
         reason = redact(reason, self.secrets)
         self.last_reason = reason
         await self._set(LinkState.FAILED, conn, reason=reason, attempt=attempt)
-        raise LinkFailed(reason)
+        raise LinkFailed(reason, code)
 
 
 def _close_reason(ws: ClientConnection) -> str:

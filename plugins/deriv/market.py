@@ -15,7 +15,7 @@ integer nanoseconds in keel.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from contracts import Bar, ContractOffered, Event, InstrumentListed, Tick
@@ -57,12 +57,15 @@ def pip_decimals(pip: Decimal) -> int:
 
 def to_pip(value: Decimal, decimals: int | None) -> Decimal:
     """``value`` written with ``decimals`` places when that loses nothing, else as is."""
-    if decimals is None or decimals not in _STEPS:
+    step = _STEPS.get(decimals) if decimals is not None else None  # type: ignore[arg-type]
+    if step is None:
         return value
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent <= decimals:
-        return value.quantize(_STEPS[decimals])
-    return value
+    try:
+        q = value.quantize(step)
+    except InvalidOperation:  # more digits than the context's precision: keep it
+        return value
+    # Equal in value: only zeros were added. Unequal: digits would be lost, keep it.
+    return q if q == value else value
 
 
 def tick_out(t: TickData, decimals: int | None) -> Out:

@@ -42,6 +42,7 @@ def test_pip_decimals(pip: Decimal, places: int) -> None:
     ("1.08512", 5, "1.08512"),
     ("7", 0, "7"),
     ("7", None, "7"),
+    ("123456789012345678901234567.5", 4, "123456789012345678901234567.5"),  # too long: as is
 ])
 def test_to_pip_pads_but_never_rounds(value: str, places: int | None, out: str) -> None:
     assert str(to_pip(Decimal(value), places)) == out

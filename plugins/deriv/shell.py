@@ -63,6 +63,9 @@ class DerivPlugin(Plugin):
         return [f"keel.venue.link.{n}", f"keel.venue.in.{n}", f"keel.venue.out.{n}"]
 
     # -- the log -> the core ---------------------------------------------------
+    # A plain ``def`` on purpose: ``run()`` publishes through the same Context, and
+    # ``Context.publish`` queues into the current handler's outputs while one is in
+    # flight; a handler that never awaits can never be interleaved with it.
     def on_event(self, event: Event) -> None:
         kind = type(event)
         core = self.core

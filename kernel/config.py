@@ -32,11 +32,17 @@ S = TypeVar("S", bound=msgspec.Struct)
 
 
 class TelemetrySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """OpenTelemetry: a span per handled event; ``exporter`` picks where spans go."""
+    """OpenTelemetry: a span per handled event; ``exporter`` picks where spans go.
+
+    ``otlp`` sends spans over OTLP/HTTP to ``otlp_endpoint`` (empty: the
+    exporter's default, ``$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or
+    ``http://localhost:4318/v1/traces``); ``console`` prints them (dev).
+    """
 
     enabled: bool = True
-    exporter: Literal["none", "console"] = "none"
+    exporter: Literal["none", "console", "otlp"] = "none"
     service_name: str = "keel"
+    otlp_endpoint: str = ""
 
 
 class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

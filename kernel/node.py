@@ -113,6 +113,7 @@ class Node:
                 tracing=config.telemetry.enabled,
                 node=self.node_name,
                 snapshot_every=config.snapshot_every,
+                timing=True,
             )
             for n in names
         ]

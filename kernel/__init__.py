@@ -3,6 +3,7 @@
 Plugins import only from here (and ``contracts``).
 """
 
+from . import telemetry
 from .audit import ChainBuilder, order_chain
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
@@ -71,4 +72,5 @@ __all__ = [
     "server_urls",
     "spec_for",
     "subject_matches",
+    "telemetry",
 ]

@@ -101,7 +101,10 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
                 f"keel: NATS {config.nats_url}  Postgres {config.database_url or '-'}", flush=True
             )
         bus = await stack.enter_async_context(open_bus(config))
-        node = Node(config, host, chosen, bus)
+        # A plugin with a NATS user of its own gets a connection of its own.
+        buses = {n: await stack.enter_async_context(open_bus(config, name=f"keel-{n}", who=n))
+                 for n in chosen if n in config.nats_auth}
+        node = Node(config, host, chosen, bus, buses=buses)
         node.install_signal_handlers()
         await node.start()
         print(f"keel: running {', '.join(chosen)} (Ctrl-C to stop)", flush=True)

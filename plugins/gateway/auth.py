@@ -141,20 +141,40 @@ def signing_key(cfg: GatewayConfig, private_key_file: str = "",
 class Verifier:
     """Checks a bearer token: signature, algorithm, issuer, audience, exp, nbf, role."""
 
+    #: Tokens verified recently; a hit re-checks only the time window (bounded).
+    CACHE = 1024
+
     def __init__(self, cfg: GatewayConfig, key: _Secret) -> None:
         self._cfg = cfg
         self._key = key
+        self._seen: dict[str, tuple[Principal, float, float]] = {}
 
     def verify(self, authorization: str | None) -> Principal:
         if not authorization:
             raise AuthError("missing bearer token (send `Authorization: Bearer <token>`)")
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise AuthError("the Authorization header must be `Bearer <token>`")
+        hit = self._seen.get(token)
+        if hit is not None:
+            who, nbf, exp = hit
+            now = time.time()  # keel: ambient-ok (token validity is wall-clock)
+            leeway = self._cfg.jwt_leeway_s
+            if nbf - leeway <= now < exp + leeway:
+                return who
+            del self._seen[token]
+        who, nbf, exp = self._decode(token)
+        if len(self._seen) >= self.CACHE:
+            self._seen.clear()
+        self._seen[token] = (who, nbf, exp)
+        return who
+
+    def _decode(self, token: str) -> tuple[Principal, float, float]:
         cfg = self._cfg
         try:
             claims = jwt.decode(
-                token.strip(), self._key.value, algorithms=[cfg.jwt_algorithm],
+                token, self._key.value, algorithms=[cfg.jwt_algorithm],
                 audience=cfg.jwt_audience, issuer=cfg.jwt_issuer, leeway=cfg.jwt_leeway_s,
                 options={"require": _REQUIRED},
             )
@@ -180,7 +200,7 @@ class Verifier:
         sub = claims["sub"]
         if not isinstance(sub, str) or not sub:
             raise AuthError("the 'sub' claim must name the caller")
-        return Principal(sub=sub, role=Role[role])
+        return Principal(sub=sub, role=Role[role]), float(claims["nbf"]), float(claims["exp"])
 
 
 def load_verifier(cfg: GatewayConfig, env: dict[str, str] | None = None) -> Verifier:

@@ -143,3 +143,14 @@ def test_keel_token_mints_a_token_the_gateway_accepts(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "kernel.cli", "token", "--role", "admin"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "KEEL_JWT_SECRET" in bad.stderr
+
+
+def test_a_cached_token_still_expires() -> None:
+    strict = msgspec.structs.replace(HS, jwt_leeway_s=0.0)
+    v = Verifier(strict, verification_key(strict, {"KEEL_JWT_SECRET": SECRET}))
+    token = mint(strict, SECRET, sub="a", role="viewer", ttl_s=1)
+    assert v.verify(bearer(token)).sub == "a"
+    assert v.verify(bearer(token)).sub == "a"  # from the cache
+    time.sleep(1.1)
+    with pytest.raises(AuthError, match="expired"):
+        v.verify(bearer(token))

@@ -213,8 +213,7 @@ def mint(cfg: GatewayConfig, key: Any, *, sub: str, role: str, ttl_s: float,
     """A signed token for ``sub`` with ``role``, valid ``ttl_s`` seconds from now."""
     if role not in Role.__members__:
         raise ValueError(f"role must be viewer, trader or admin, not {role!r}")
-    # Minting is outside event handling: tokens are wall-clock by nature.
-    t = int(time.time() if now is None else now)
+    t = int(time.time() if now is None else now)  # keel: ambient-ok (tokens are wall-clock)
     claims = {"sub": sub, "role": role, "iss": cfg.jwt_issuer, "aud": cfg.jwt_audience,
               "iat": t, "nbf": t + int(not_before_s), "exp": t + int(ttl_s)}
     value = key.value if isinstance(key, _Secret) else key

@@ -12,6 +12,8 @@ import pytest
 
 from contracts import Halt, OrderAccepted, OrderRequested, TradingStateChanged, decode
 from kernel.embedded import NatsServer
+from replay.source import StreamSource
+from replay.verify import verify
 
 from .stack import Stack
 
@@ -66,6 +68,17 @@ def test_halt_returns_after_risk_logged_it_and_then_nothing_is_accepted(stack: S
     assert resumed.status_code == 200 and resumed.json()["state"] == "ACTIVE"
     ok = httpx.post(f"{stack.url}/orders", json=order, headers=stack.headers("trader"))
     assert ok.json()["state"] == "ACCEPTED"
+
+    # The recorded run still replays byte for byte; the gateway's commands are
+    # external input (reported as made by run(), like any live feed).
+    async def replay() -> Any:
+        source = StreamSource(stack.config.nats_url, "KEEL")
+        try:
+            return await verify(source)
+        finally:
+            await source.close()
+    report = stack.call(replay(), timeout=60)
+    assert report.ok, report.text()
 
 
 @pytest.fixture

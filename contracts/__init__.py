@@ -39,6 +39,14 @@ from .system import (
     PluginStopped,
     TimerFired,
 )
+from .venue import (
+    ContractOffered,
+    InstrumentListed,
+    LinkState,
+    VenueLinkChanged,
+    VenueMessage,
+    VenueRequest,
+)
 
 __all__ = [
     "CONTROL_PREFIX",
@@ -49,12 +57,15 @@ __all__ = [
     "AnyEvent",
     "Bar",
     "CancelRequested",
+    "ContractOffered",
     "DeadLetter",
     "DecodeError",
     "EmbeddingComputed",
     "Event",
     "Halt",
     "Heartbeat",
+    "InstrumentListed",
+    "LinkState",
     "LogSeal",
     "Money",
     "OrderAccepted",
@@ -81,6 +92,9 @@ __all__ = [
     "TimerFired",
     "TradingState",
     "TradingStateChanged",
+    "VenueLinkChanged",
+    "VenueMessage",
+    "VenueRequest",
     "chain_hash",
     "dead_letter_subject",
     "decode",

@@ -3,11 +3,14 @@
 Plugins import only from here (and ``contracts``).
 """
 
+from . import telemetry
+from .audit import ChainBuilder, order_chain
 from .bars import BarData, BarDataError, BarSet, Calendar, load_bars
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
 from .commands import Command
 from .config import KeelConfig, config_hash, convert_config, load_config
+from .control import Confirmation, NotConfirmedError, publish_confirmed
 from .errors import (
     BusClosedError,
     ConfigError,
@@ -35,9 +38,11 @@ __all__ = [
     "BusClosedError",
     "BusUnavailableError",
     "Calendar",
+    "ChainBuilder",
     "Clock",
     "Command",
     "ConfigError",
+    "Confirmation",
     "Context",
     "Delivery",
     "IdSource",
@@ -48,6 +53,7 @@ __all__ = [
     "MemoryBus",
     "NatsBus",
     "NoConfig",
+    "NotConfirmedError",
     "Plugin",
     "PluginError",
     "PluginHost",
@@ -66,8 +72,11 @@ __all__ = [
     "hookimpl",
     "load_bars",
     "load_config",
+    "order_chain",
     "plugin_rng",
+    "publish_confirmed",
     "server_urls",
     "spec_for",
     "subject_matches",
+    "telemetry",
 ]

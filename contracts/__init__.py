@@ -8,7 +8,7 @@ from .codec import DecodeError, decode, encode, to_builtins
 from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
 from .integrity import LogSeal, chain_hash, message_digest
 from .intelligence import EmbeddingComputed, RegimeInferred
-from .market import Bar, Tick
+from .market import HISTORY_PRODUCER, IMPORT_PRODUCER, Bar, DataImported, Tick
 from .orders import (
     CancelRequested,
     OrderAccepted,
@@ -51,6 +51,8 @@ from .venue import (
 __all__ = [
     "CONTROL_PREFIX",
     "EVENT_TYPES",
+    "HISTORY_PRODUCER",
+    "IMPORT_PRODUCER",
     "LOG_SUBJECTS",
     "SCHEMA_HEADER",
     "SCHEMA_VERSION",
@@ -58,6 +60,7 @@ __all__ = [
     "Bar",
     "CancelRequested",
     "ContractOffered",
+    "DataImported",
     "DeadLetter",
     "DecodeError",
     "EmbeddingComputed",

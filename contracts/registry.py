@@ -8,7 +8,7 @@ from .base import Event
 from .control import Halt, Resume, RiskBreach, TradingStateChanged
 from .integrity import LogSeal
 from .intelligence import EmbeddingComputed, RegimeInferred
-from .market import Bar, Tick
+from .market import Bar, DataImported, Tick
 from .orders import (
     CancelRequested,
     OrderAccepted,
@@ -66,6 +66,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     VenueLinkChanged,
     InstrumentListed,
     ContractOffered,
+    DataImported,
 )
 
 AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007

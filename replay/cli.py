@@ -85,8 +85,9 @@ async def integrity_cmd(args: argparse.Namespace) -> int:
 
     from .integrity import IntegrityChecker
 
-    checker = IntegrityChecker(strict=args.strict)
     async with open_source(args) as src:
+        checker = IntegrityChecker(strict=args.strict, partial=src.from_seq > 1
+                                   or src.from_time is not None)
         async for rec in src.records():
             try:
                 ev = decode(rec.data)

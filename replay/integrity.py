@@ -5,7 +5,8 @@ Three checks, each naming the log sequence at fault:
 * sequences are contiguous (a gap is a deleted message);
 * no event id appears twice;
 * every message's digest matches the one a notary sealed (``contracts.integrity``),
-  and each seal continues the chain of the one before.
+  and each seal continues the chain of the one before;
+* imported events match their ``DataImported`` manifest (``replay.imports``).
 
 Messages not yet covered by any seal are reported as the *unsealed tail*:
 a warning, or an error with ``strict``.
@@ -18,6 +19,8 @@ from typing import Any
 
 from contracts import Event, LogSeal, chain_hash, message_digest
 from kernel.logfile import LogRecord
+
+from .imports import IMPORT_PRODUCERS, ImportChecker, ImportSummary
 
 __all__ = ["IntegrityChecker", "IntegrityIssue", "IntegrityReport"]
 
@@ -43,6 +46,9 @@ class IntegrityReport:
     sealed: int = 0
     unsealed: int = 0
     issues: list[IntegrityIssue] = field(default_factory=list)
+    #: Imports found (``keel import`` manifests) and the events they wrote.
+    imports: list[ImportSummary] = field(default_factory=list)
+    imported_events: int = 0
 
     @property
     def errors(self) -> list[IntegrityIssue]:
@@ -54,15 +60,20 @@ class IntegrityReport:
 
     def summary(self) -> str:
         state = "ok" if self.ok else f"FAILED ({len(self.errors)} errors)"
+        n = len(self.imports)
+        imports = (f"; {n} import{'s' if n != 1 else ''} ({self.imported_events} imported events, "
+                   "checked against their manifests)" if self.imported_events else "")
         return (f"integrity {state}: {self.messages} messages (seq {self.first_seq}.."
                 f"{self.last_seq}), {self.seals} seals covering {self.sealed}, "
-                f"{self.unsealed} unsealed")
+                f"{self.unsealed} unsealed{imports}")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok, "messages": self.messages, "first_seq": self.first_seq,
             "last_seq": self.last_seq, "seals": self.seals, "sealed": self.sealed,
             "unsealed": self.unsealed,
+            "imports": [i.__dict__ for i in self.imports],
+            "imported_events": self.imported_events,
             "issues": [{"kind": i.kind, "seq": i.seq, "detail": i.detail, "error": i.error}
                        for i in self.issues],
         }
@@ -72,9 +83,11 @@ class IntegrityChecker:
     """Feed every record in log order (``add``), then ``finish()`` for the report.
 
     ``max_issues`` bounds how many issues of each kind are kept (the first ones).
+    ``partial``: the range read does not start at the log's first message.
     """
 
-    def __init__(self, *, strict: bool = False, max_issues: int = 20) -> None:
+    def __init__(self, *, strict: bool = False, max_issues: int = 20,
+                 partial: bool = False) -> None:
         self.strict = strict
         self.max_issues = max_issues
         self.report = IntegrityReport()
@@ -87,6 +100,7 @@ class IntegrityChecker:
         self._missing: set[int] = set()
         self._chains: dict[str, tuple[bytes, int]] = {}  # notary -> (chain, seal seq)
         self._max_sealed = 0
+        self._imports = ImportChecker(self._issue, partial=partial)
 
     def _issue(self, kind: str, seq: int, detail: str, error: bool = True) -> None:
         n = self._counts.get(kind, 0)
@@ -123,6 +137,8 @@ class IntegrityChecker:
             self._ids[key] = seq
         if isinstance(event, LogSeal):
             self._seal(seq, event)
+        elif event.producer in IMPORT_PRODUCERS:
+            self._imports.add(seq, rec.data, event)
 
     def _seal(self, seq: int, seal: LogSeal) -> None:
         r = self.report
@@ -159,6 +175,9 @@ class IntegrityChecker:
 
     def finish(self) -> IntegrityReport:
         r = self.report
+        self._imports.finish()
+        r.imports = self._imports.imports
+        r.imported_events = self._imports.events
         left = sorted(self._pending)
         r.unsealed = len(left)
         if r.messages and not r.seals:

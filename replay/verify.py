@@ -129,7 +129,8 @@ async def verify(
     start = source.from_seq
     replayed, failed = await build_plugins(life, host, plugins, seed=seed, compare_from=start,
                                            snapshots=snapshots, allow_mismatch=allow_mismatch)
-    integrity = IntegrityChecker(strict=strict)
+    integrity = IntegrityChecker(strict=strict,
+                                 partial=start > 1 or source.from_time is not None)
     report = VerifyReport(source.name, integrity.report)
     # Plugins need their state from the start of the log, or from a snapshot:
     # reading starts at the earliest seq one of them needs; integrity and

@@ -6,7 +6,7 @@ from kernel.bars import parse_interval, parse_timestamp
 
 from .config import MarketDataConfig
 from .errors import MarketDataError
-from .importer import IMPORT_COMMAND, import_events, import_file
+from .importer import IMPORT_COMMAND, ImportManifest, import_events, import_file
 from .readers import read_bars, read_events, read_ticks
 from .rows import bar_id, tick_id, to_decimal
 from .source import MarketData, configured_events
@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_REGIMES",
     "DEFAULT_START_NS",
     "IMPORT_COMMAND",
+    "ImportManifest",
     "MarketData",
     "MarketDataConfig",
     "MarketDataError",

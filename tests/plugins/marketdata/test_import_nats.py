@@ -33,9 +33,10 @@ def test_keel_import_twice_is_deduplicated(
     argv = ["import", str(DATA / "bars_sample.csv"), "--instrument", "EURUSD"]
     assert main(argv) == 0
     assert "imported 4 bars of EURUSD" in capsys.readouterr().out
-    assert asyncio.run(_stored(fresh_nats.url)) == 4
+    assert asyncio.run(_stored(fresh_nats.url)) == 5  # 4 bars and their DataImported
     assert main(argv) == 0
-    assert asyncio.run(_stored(fresh_nats.url)) == 4
+    assert "imported 0 bars" in capsys.readouterr().out
+    assert asyncio.run(_stored(fresh_nats.url)) == 5  # nothing new: no second manifest
     assert main(["import", str(DATA / "ticks_sample.csv"), "--instrument", "EURUSD",
                  "--kind", "ticks"]) == 0
-    assert asyncio.run(_stored(fresh_nats.url)) == 7
+    assert asyncio.run(_stored(fresh_nats.url)) == 9

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts import Bar
+from contracts import Bar, DataImported
 from kernel import MemoryBus, PluginHost
 from plugins.marketdata import IMPORT_COMMAND, import_events, import_file, random_walk
 from plugins.marketdata import plugin as hooks
@@ -42,13 +42,15 @@ async def test_reimport_long_after_the_dedup_window_still_stores_nothing_twice()
 async def test_import_file_validates_before_writing(tmp_path: Path) -> None:
     bus = MemoryBus()
     n = await import_file(bus, DATA / "bars_sample.csv", instrument="EURUSD", progress=False)
-    assert n == 4 and all(isinstance(d.event, Bar) for d in bus.messages())
+    *bars, manifest = [d.event for d in bus.messages()]
+    assert n == 4 and all(isinstance(b, Bar) and b.producer == "import" for b in bars)
+    assert isinstance(manifest, DataImported) and manifest.events == 4
     bad = tmp_path / "bad.csv"
     bad.write_text((DATA / "bars_sample.csv").read_text() + "1,1,1,2,1,1\n")
     from plugins.marketdata import MarketDataError
     with pytest.raises(MarketDataError):
         await import_file(bus, bad, instrument="OTHER", progress=False)
-    assert len(bus.messages()) == 4  # nothing of the bad file was written
+    assert len(bus.messages()) == 5  # nothing of the bad file was written
     await bus.close()
 
 
@@ -90,7 +92,8 @@ def test_cli_imports_through_open_bus(
     monkeypatch.delenv("KEEL_CONFIG", raising=False)
     args = _parse(str(DATA / "bars_sample.csv"), "--instrument", "EURUSD", "--interval", "1m")
     assert IMPORT_COMMAND.run(args) == 0
-    assert [d.event.instrument for d in buses[0].messages()] == ["EURUSD"] * 4  # type: ignore[union-attr]
+    # 4 bars, then their DataImported
+    assert [d.event.instrument for d in buses[0].messages()] == ["EURUSD"] * 5  # type: ignore[union-attr]
     assert "imported 4 bars of EURUSD" in capsys.readouterr().out
 
     bad = tmp_path / "bad.csv"

@@ -2,15 +2,20 @@
 
 Infrastructure, not the event log, so it talks to NATS with nats-py directly:
 
+* its subjects live in their own space, ``keelsweep.>``, outside the event
+  log's ``keel.>``, so a sweep runs on the very server a live keel logs to
+  (JetStream refuses two streams over one subject); its two streams are
+  created if absent, reused if they exist with the same subjects, and any
+  other state is an error naming the stream (``SweepError``), never ignored;
 * jobs go to the JetStream stream ``KEEL_SWEEP_JOBS`` (``retention=workqueue``,
-  subjects ``keel.sweep.jobs.<sweep>``), one message per grid point, published
+  subjects ``keelsweep.jobs.<sweep>``), one message per grid point, published
   with ``Nats-Msg-Id = <sweep>-<job>`` so a repeated publish is dropped;
 * every worker (``keel sweep-worker``, on any machine that reaches NATS and
   the data file) pulls from the one shared durable consumer ``sweep-workers``
   with explicit ack and ``ack_wait``: a job whose worker dies unacked is
   redelivered to another worker after ``ack_wait``; a live worker keeps its
   job with progress acks while it runs;
-* a worker publishes the job's summary to ``keel.sweep.results.<sweep>``
+* a worker publishes the job's summary to ``keelsweep.results.<sweep>``
   (stream ``KEEL_SWEEP_RESULTS``, again deduplicated by job id) BEFORE it
   acks the job; the coordinator collects one row per job id into the table.
 So a job is never lost (at-least-once delivery) and never counted twice.
@@ -23,6 +28,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import os
 import secrets
 import signal
@@ -45,8 +51,10 @@ __all__ = ["JOBS_STREAM", "RESULTS_STREAM", "WORKERS", "cmd_sweep", "cmd_sweep_w
 JOBS_STREAM = "KEEL_SWEEP_JOBS"
 RESULTS_STREAM = "KEEL_SWEEP_RESULTS"
 WORKERS = "sweep-workers"
-JOBS = "keel.sweep.jobs"
-RESULTS = "keel.sweep.results"
+#: The sweep's own subject space: never under the event log's ``keel.>``.
+SUBJECT_ROOT = "keelsweep"
+JOBS = f"{SUBJECT_ROOT}.jobs"
+RESULTS = f"{SUBJECT_ROOT}.results"
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -70,26 +78,82 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     return grid
 
 
-async def _setup(js: Any, ack_wait: float) -> None:
-    from nats.js.api import (
-        AckPolicy,
-        ConsumerConfig,
-        RetentionPolicy,
-        StreamConfig,
-    )
+async def _ensure_stream(js: Any, name: str, subject: str, **settings: Any) -> None:
+    """Create stream ``name`` over ``subject``, or reuse it if it already is exactly that.
 
-    with contextlib.suppress(Exception):  # exists already
-        await js.add_stream(StreamConfig(name=JOBS_STREAM, subjects=[f"{JOBS}.>"],
-                                         retention=RetentionPolicy.WORK_QUEUE))
-    with contextlib.suppress(Exception):
-        await js.add_stream(StreamConfig(name=RESULTS_STREAM, subjects=[f"{RESULTS}.>"],
-                                         max_age=7 * 86_400))
+    Anything else (a stream of that name over other subjects, a subject taken
+    by another stream, no JetStream) raises ``SweepError`` with the server's words.
+    """
+    from nats.js.api import StreamConfig
+    from nats.js.errors import APIError, NotFoundError
+
+    try:
+        info = await js.stream_info(name)
+    except NotFoundError:
+        info = None
+    except APIError as exc:
+        raise SweepError(f"cannot read stream {name}: {exc.description or exc}") from None
+    if info is not None:
+        if list(info.config.subjects or []) != [subject]:
+            raise SweepError(
+                f"stream {name} exists with subjects {info.config.subjects}, not [{subject!r}]"
+                f" (made by an older keel?): remove it (`nats stream rm {name}`) and retry")
+        return
+    try:
+        await js.add_stream(StreamConfig(name=name, subjects=[subject], **settings))
+    except APIError as exc:
+        if exc.err_code == 10065:  # subjects overlap with an existing stream
+            raise SweepError(
+                f"cannot create stream {name} on {subject}: another stream already captures "
+                f"those subjects ({exc.description})") from None
+        if exc.err_code == 10058:  # created meanwhile by another worker: check it
+            await _ensure_stream(js, name, subject, **settings)
+            return
+        raise SweepError(f"cannot create stream {name} on {subject}: "
+                         f"{exc.description or exc}") from None
+
+
+async def _setup(js: Any, ack_wait: float) -> None:
+    """The sweep's streams and its workers' shared consumer, created or reused explicitly."""
+    from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy
+    from nats.js.errors import APIError, NotFoundError
+
+    await _ensure_stream(js, JOBS_STREAM, f"{JOBS}.>", retention=RetentionPolicy.WORK_QUEUE)
+    await _ensure_stream(js, RESULTS_STREAM, f"{RESULTS}.>", max_age=7 * 86_400)
+    try:
+        await js.consumer_info(JOBS_STREAM, WORKERS)
+        return
+    except NotFoundError:
+        pass
     config = ConsumerConfig(durable_name=WORKERS, ack_policy=AckPolicy.EXPLICIT,
                             ack_wait=ack_wait, max_ack_pending=-1, filter_subject=f"{JOBS}.>")
     try:
         await js.add_consumer(JOBS_STREAM, config=config)
-    except Exception:
-        await js.consumer_info(JOBS_STREAM, WORKERS)  # an existing one is fine
+    except APIError as exc:
+        raise SweepError(f"cannot create the workers' consumer {WORKERS} on {JOBS_STREAM}: "
+                         f"{exc.description or exc}") from None
+
+
+@contextlib.asynccontextmanager
+async def _connect(nats_url: str) -> Any:
+    """A nats-py connection; an unreachable server is a ``SweepError`` naming the URL."""
+    import nats
+    from nats.errors import Error as NatsError
+
+    async def on_error(exc: BaseException) -> None:  # one line, not nats-py's traceback
+        logging.getLogger("keel.sweep").warning("NATS %s: %s", nats_url,
+                                                exc or type(exc).__name__)
+
+    try:
+        nc = await nats.connect(server_urls(nats_url), connect_timeout=5,
+                                max_reconnect_attempts=3, error_cb=on_error)
+    except (NatsError, OSError, TimeoutError) as exc:
+        raise SweepError(f"cannot reach NATS at {nats_url}: {exc or type(exc).__name__}"
+                         ) from None
+    try:
+        yield nc
+    finally:
+        await nc.close()
 
 
 async def run_sweep(
@@ -103,14 +167,18 @@ async def run_sweep(
     ack_wait: float = 30.0,
     timeout: float = 3600.0,
     on_result: Any = None,
+    check: Any = None,
 ) -> list[dict[str, Any]]:
-    """Publish the grid's jobs and wait for one result per job; rows in grid order."""
-    import nats
+    """Publish the grid's jobs and wait for one result per job; rows in grid order.
+
+    ``check()``, if given, is called about once a second while waiting; it
+    raises to abandon the sweep (e.g. when every local worker has died).
+    """
+    from nats.errors import Error as NatsError
 
     sweep = sweep_id or "s" + secrets.token_hex(4)
     points = grid_points(grid)
-    nc = await nats.connect(server_urls(nats_url))
-    try:
+    async with _connect(nats_url) as nc:
         js = nc.jetstream()
         await _setup(js, ack_wait)
         results: dict[int, dict[str, Any]] = {}
@@ -120,8 +188,12 @@ async def run_sweep(
             job = {"sweep": sweep, "job": k, "data": [str(Path(f).resolve()) for f in files],
                    "grid": params, "backtest": dict(backtest),
                    "config": None if config is None else msgspec.to_builtins(config)}
-            await js.publish(f"{JOBS}.{sweep}", json.dumps(job).encode(),
-                             headers={"Nats-Msg-Id": f"{sweep}-{k}"})
+            try:
+                await js.publish(f"{JOBS}.{sweep}", json.dumps(job).encode(),
+                                 headers={"Nats-Msg-Id": f"{sweep}-{k}"})
+            except NatsError as exc:
+                raise SweepError(f"sweep {sweep}: publishing job {k} to {JOBS_STREAM} failed: "
+                                 f"{exc or type(exc).__name__}") from None
         # The one sanctioned wall-clock read here: a deadline for the whole sweep.
         deadline = time.monotonic() + timeout  # keel: ambient-ok (work-queue timeouts)
         while len(results) < len(points):
@@ -131,6 +203,8 @@ async def run_sweep(
                 raise SweepError(f"sweep {sweep}: {len(missing)} of {len(points)} jobs without "
                                  f"a result after {timeout}s (jobs {missing[:10]}); are workers "
                                  "running (`keel sweep-worker --nats URL`)?")
+            if check is not None:
+                check()
             try:
                 msg = await sub.next_msg(timeout=min(left, 1.0))
             except TimeoutError:
@@ -141,8 +215,6 @@ async def run_sweep(
                 if on_result is not None:
                     on_result(row)
         await sub.unsubscribe()
-    finally:
-        await nc.close()
     return [results[k] for k in range(len(points))]
 
 
@@ -172,12 +244,10 @@ _NESTED = ("per_instrument", "config", "failure", "data")
 async def work(nats_url: str, *, idle_exit: float | None = None, max_jobs: int | None = None,
                job_delay: float = 0.0, ack_wait: float = 30.0, name: str = "") -> int:
     """Pull jobs until stopped (or idle for ``idle_exit`` s); returns the number done."""
-    import nats
     from nats.errors import TimeoutError as NatsTimeout
 
-    nc = await nats.connect(server_urls(nats_url))
     done = 0
-    try:
+    async with _connect(nats_url) as nc:
         js = nc.jetstream()
         await _setup(js, ack_wait)
         sub = await js.pull_subscribe_bind(durable=WORKERS, stream=JOBS_STREAM)
@@ -206,8 +276,6 @@ async def work(nats_url: str, *, idle_exit: float | None = None, max_jobs: int |
                 await msg.ack_sync()
                 done += 1
             idle_since = time.monotonic()  # keel: ambient-ok (work-queue timeouts)
-    finally:
-        await nc.close()
     return done
 
 
@@ -251,11 +319,17 @@ def configure_sweep_worker(p: argparse.ArgumentParser) -> None:
 
 
 def _url(args: argparse.Namespace) -> str:
+    """``--nats``, else the configured URL, else the server a running ``keel servers``
+    (or ``keel up``) started on this data dir, else "" (none)."""
     if args.nats:
         return str(args.nats)
     from kernel import load_config
+    from kernel.node import NoBusError, nats_url
 
-    return load_config(args.config).nats_url
+    try:
+        return nats_url(load_config(args.config))
+    except NoBusError:
+        return ""
 
 
 def cmd_sweep_worker(args: argparse.Namespace) -> int:
@@ -302,12 +376,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         total = len(grid_points(grid))
         update, close = progress_bar(total, "sweep")
         count = itertools.count()
+        def check() -> None:
+            codes = [w.poll() for w in workers]
+            if workers and all(c is not None for c in codes):
+                raise SweepError(f"all {len(workers)} local sweep workers exited (codes "
+                                 f"{codes}) before the sweep finished: see their errors above")
+
         try:
             rows = asyncio.run(run_sweep(url, data=args.data, grid=grid, backtest=kw,
                                          config=config,
                                          sweep_id=args.sweep_id, ack_wait=args.ack_wait,
                                          timeout=args.timeout,
-                                         on_result=lambda _: update(next(count))))
+                                         on_result=lambda _: update(next(count)),
+                                         check=check))
         finally:
             close()
     finally:

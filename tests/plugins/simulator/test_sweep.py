@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from kernel.embedded import NatsServer
@@ -81,3 +83,88 @@ def test_sweep_report_ranks_and_draws_a_heatmap(tmp_path: Path) -> None:
     assert "Ranked by sharpe" in page and "data:image/png;base64," in page
     one = write_sweep_report(rows, ["fast"], tmp_path / "one")
     assert "heatmap.png" not in one  # a heatmap needs two parameters
+
+
+def _keel(*argv: str, cwd: Path, **kw: object) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
+    return subprocess.Popen([sys.executable, "-m", "kernel.cli", *argv], cwd=cwd, env=env,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def test_a_sweep_runs_on_the_server_keel_servers_started(tmp_path: Path) -> None:
+    """The issue's failure: on keel's own NATS the sweep's subjects overlapped the log
+    stream's `keel.>`, and the swallowed add-stream error ended in a raw traceback."""
+    import nats
+
+    from contracts import Tick
+    from kernel.config import StreamSettings
+    from kernel.nats_bus import NatsBus
+
+    servers = _keel("servers", "--no-postgres", cwd=tmp_path)
+    try:
+        assert servers.stdout is not None
+        line = servers.stdout.readline()
+        assert line.startswith("KEEL_NATS_URL="), line
+        url = line.strip().split("=", 1)[1]
+
+        async def log_one() -> None:  # the live log exists, as under `keel up`
+            bus = await NatsBus.connect(url, settings=StreamSettings())
+            await bus.publish(Tick(id="t-1", ts=1, producer="test", instrument="EURUSD",
+                                   bid=Decimal("1.1"), ask=Decimal("1.2")))
+            await bus.close()
+
+        asyncio.run(log_one())
+        # No --nats: the sweep finds the server through the servers file `keel servers` wrote.
+        sweep = _keel("sweep", "--data", str(BARS), "--strategy", "ema_cross", "--param",
+                      "qty=1000", "--grid", "fast=5,8", "--workers", "1", "--json",
+                      "--timeout", "120", cwd=tmp_path)
+        out, err = sweep.communicate(timeout=180)
+        assert sweep.returncode == 0, err
+        assert "Traceback" not in err
+        rows = json.loads(out.splitlines()[-1])["rows"]
+        assert [(r["fast"], r["error"]) for r in rows] == [(5, ""), (8, "")]
+
+        async def streams() -> dict[str, tuple[list[str], int]]:
+            nc = await nats.connect(url)
+            try:
+                js = nc.jetstream()
+                return {n: (list((await js.stream_info(n)).config.subjects or []),
+                            (await js.stream_info(n)).state.messages)
+                        for n in ("KEEL", "KEEL_SWEEP_JOBS", "KEEL_SWEEP_RESULTS")}
+            finally:
+                await nc.close()
+
+        found = asyncio.run(streams())
+        assert found["KEEL"] == (["keel.>"], 1)  # the log: untouched by the sweep
+        assert found["KEEL_SWEEP_JOBS"][0] == ["keelsweep.jobs.>"]
+        assert found["KEEL_SWEEP_RESULTS"] == (["keelsweep.results.>"], 2)
+    finally:
+        servers.terminate()
+        servers.communicate(timeout=30)
+
+
+def test_a_sweep_stream_in_the_way_is_an_error_naming_it(fresh_nats: NatsServer,
+                                                          tmp_path: Path) -> None:
+    import nats
+
+    async def squat() -> None:
+        nc = await nats.connect(fresh_nats.url)
+        await nc.jetstream().add_stream(name="KEEL_SWEEP_RESULTS", subjects=["other.>"])
+        await nc.close()
+
+    asyncio.run(squat())
+    worker = _keel("sweep-worker", "--nats", fresh_nats.url, "--idle-exit", "1", cwd=tmp_path)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 2
+    assert "Traceback" not in err
+    assert "stream KEEL_SWEEP_RESULTS exists with subjects ['other.>']" in err
+
+
+def test_an_unreachable_server_is_an_error_naming_it(tmp_path: Path) -> None:
+    from kernel.embedded import free_port
+
+    url = f"nats://127.0.0.1:{free_port()}"
+    worker = _keel("sweep-worker", "--nats", url, cwd=tmp_path)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 2 and "Traceback" not in err
+    assert f"cannot reach NATS at {url}" in err

@@ -49,6 +49,9 @@ def _replay(p: argparse.ArgumentParser) -> None:
                    help="config override: key=value (one plugin) or plugin.key=value; "
                    "VALUE is JSON if it parses, else a string")
     r.add_argument("--seed", type=int, default=None)
+    r.add_argument("--only", action="store_true",
+                   help="re-run only the named plugins, not the plugins downstream of them "
+                   "(default: downstream ones too, so the PnL difference is shown)")
     r.add_argument("--out", default=None, metavar="FILE",
                    help="write the replayed outputs as a log file")
     from .whatif import run_cmd

@@ -1,44 +1,40 @@
 """``keel replay run``: what-if replay through changed configs, diffed against the log.
 
-The chosen plugins run together on an in-process ``MemoryBus`` with
-``SimClock``s. Every recorded event NOT produced by one of them (market data,
-operator commands, other plugins' outputs), plus their logged timer firings,
-is fed in log order, letting the plugins settle after each, exactly like a
-backtest. Their recorded outputs are replaced by what they now produce, and
-the two are compared: orders by ``client_order_id`` (added, removed,
-changed), the last ``PortfolioSnapshot`` per account (PnL difference).
+The named plugins, and by default every recorded plugin downstream of them
+(consuming, directly or through others, what they publish: for a strategy,
+risk, execution, the broker and portfolio), run together on an in-process
+``MemoryBus`` with ``SimClock``s. Every recorded event NOT produced by one
+of them (market data, operator commands, other plugins' outputs), plus their
+logged timer firings, is fed in log order, letting the plugins settle after
+each, exactly like a backtest. Their recorded outputs are replaced by what
+they now produce and the two are compared: the PnL per account first (the
+headline), then orders matched by causal position (``replay.whatif_diff``):
+changed, added and removed, in log order.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
+import sys
+from decimal import Decimal
 from typing import Any
 
-from contracts import (
-    DecodeError,
-    Event,
-    OrderFilled,
-    OrderRequested,
-    PortfolioSnapshot,
-    TimerFired,
-    decode,
-    encode,
-    tag_of,
-)
+from contracts import DecodeError, Event, TimerFired, decode, encode
 from kernel import MemoryBus, PluginHost, PluginRunner, SimClock, subject_matches
+from kernel.errors import KeelError
 from kernel.logfile import LogRecord, LogWriter
 
 from .cli import _emit, open_source
 from .engine import KERNEL_EVENTS, _is_source
-from .plan import read_lifecycle
+from .plan import Lifecycle, read_lifecycle
+from .whatif_diff import diff_orders, diff_outputs, diff_pnl, last_prices
 
-__all__ = ["diff_outputs", "parse_overrides", "what_if"]
+__all__ = ["WhatIfError", "downstream_of", "parse_overrides", "what_if"]
 
 
-class WhatIfError(Exception):
-    pass
+class WhatIfError(KeelError):
+    """A what-if replay cannot run as asked (a source plugin, a bad ``--set``...)."""
 
 
 def parse_overrides(items: list[str], plugins: list[str]) -> dict[str, dict[str, Any]]:
@@ -75,155 +71,178 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _runner(host: PluginHost, life: Lifecycle, name: str, bus: MemoryBus,
+            overrides: dict[str, Any], seed: int | None) -> PluginRunner:
+    runs = life.plugins.get(name)
+    raw = json.loads(runs[-1].started.config_json) if runs else {}
+    config = host.configure(name, _merge(raw, overrides))
+    recorded_seed = runs[-1].started.seed if runs else 0
+    return PluginRunner(host.get(name), config, bus=bus, clock=SimClock(fire_timers=False),
+                        seed=recorded_seed if seed is None else seed, tracing=False,
+                        node="what-if")
+
+
+def downstream_of(chosen: list[str], produced: dict[str, set[str]],
+                  consumes: dict[str, tuple[str, ...]]) -> list[str]:
+    """The plugins that consume, directly or transitively, what ``chosen`` publish.
+
+    ``produced``: plugin -> subjects it published in the log; ``consumes``:
+    candidate plugin -> its subject patterns. Returned in ``consumes``' order.
+    """
+    closure = list(chosen)
+    subjects = set().union(*(produced.get(n, set()) for n in chosen))
+    grew = True
+    while grew:
+        grew = False
+        for name, patterns in consumes.items():
+            if name in closure:
+                continue
+            if any(subject_matches(p, s) for p in patterns for s in subjects):
+                closure.append(name)
+                subjects |= produced.get(name, set())
+                grew = True
+    return [n for n in consumes if n in closure and n not in chosen]
+
+
 async def what_if(source: Any, plugins: list[str], overrides: dict[str, dict[str, Any]], *,
-                  host: PluginHost | None = None, seed: int | None = None
-                  ) -> dict[str, Any]:
+                  host: PluginHost | None = None, seed: int | None = None,
+                  downstream: bool = True) -> dict[str, Any]:
+    """Re-run ``plugins`` (and, with ``downstream``, those downstream of them) with
+    ``overrides`` on the recorded inputs; the PnL and order differences."""
     host = host or PluginHost()
     life = await read_lifecycle(source)
-    bus = MemoryBus()
-    runners: list[PluginRunner] = []
     for name in plugins:
-        runs = life.plugins.get(name)
-        cls = host.get(name)
-        if _is_source(cls):
+        if _is_source(host.get(name)):
             raise WhatIfError(f"{name} is a source plugin: its recorded outputs are inputs "
                               "here; re-run the plugins downstream of it instead")
-        raw = json.loads(runs[-1].started.config_json) if runs else {}
-        config = host.configure(name, _merge(raw, overrides.get(name, {})))
-        recorded_seed = runs[-1].started.seed if runs else 0
-        runners.append(PluginRunner(cls, config, bus=bus, clock=SimClock(fire_timers=False),
-                                    seed=recorded_seed if seed is None else seed,
-                                    tracing=False, node="what-if"))
-    chosen = set(plugins)
+    bus = MemoryBus()
+    runners = [_runner(host, life, n, bus, overrides.get(n, {}), seed) for n in plugins]
+    added: list[str] = []
+    if downstream:
+        produced: dict[str, set[str]] = {}
+        async for rec in source.records():
+            try:
+                ev = decode(rec.data)
+            except DecodeError:
+                continue
+            produced.setdefault(ev.producer, set()).add(rec.subject)
+        candidates = {}
+        for name in life.names():
+            if name in plugins or name not in host.names() or _is_source(host.get(name)):
+                continue
+            r = _runner(host, life, name, bus, overrides.get(name, {}), seed)
+            candidates[name] = (r, tuple(r.plugin.subjects()))
+        added = downstream_of(plugins, produced, {n: c[1] for n, c in candidates.items()})
+        runners += [candidates[n][0] for n in added]
+    rerun = {r.name for r in runners}
     patterns = [p for r in runners for p in (*r.plugin.subjects(), f"keel.timer.{r.name}")]
     for r in runners:
         await r.start(announce=False)
     recorded: list[Event] = []
+    inputs: list[Event] = []
+    # Event id -> log seq of the recorded input it goes back to (for ordering the diff).
+    rec_positions: dict[str, int] = {}
+    new_positions: dict[str, int] = {}
     wanted: dict[str, bool] = {}
+    seen = 0
     async for rec in source.records():
         try:
             ev = decode(rec.data)
         except DecodeError:
             continue
-        if ev.producer in chosen and not isinstance(ev, TimerFired):
+        if ev.producer in rerun and not isinstance(ev, TimerFired):
             if not isinstance(ev, KERNEL_EVENTS):
                 recorded.append(ev)
+                rec_positions[ev.id] = rec_positions.get(ev.causation or "", rec.seq)
             continue
+        rec_positions[ev.id] = rec.seq
         hit = wanted.get(rec.subject)
         if hit is None:
             hit = wanted[rec.subject] = any(subject_matches(p, rec.subject) for p in patterns)
         if hit:
+            inputs.append(ev)
             await bus.publish(ev)
             await bus.wait_idle()
+            out = bus.messages()
+            for d in out[seen:]:
+                if d.event is not None:
+                    new_positions.setdefault(d.event.id, rec.seq)
+            seen = len(out)
     for r in runners:
         await r.stop(announce=False)
     replayed = [d.event for d in bus.messages()
-                if d.event is not None and d.event.producer in chosen
+                if d.event is not None and d.event.producer in rerun
                 and not isinstance(d.event, KERNEL_EVENTS)]
     await bus.close()
-    result = diff_outputs(recorded, replayed)
-    result["plugins"] = plugins
-    result["overrides"] = overrides
+    result = {
+        "plugins": plugins, "downstream": added, "overrides": overrides,
+        "pnl": diff_pnl(recorded, replayed, last_prices(inputs)),
+        "orders": diff_orders(recorded, replayed, rec_positions, new_positions),
+        **diff_outputs(recorded, replayed),
+    }
     result["_replayed"] = replayed
     return result
 
 
-def _orders(events: list[Event]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for ev in events:
-        coid = getattr(ev, "client_order_id", None)
-        if coid is None:
-            continue
-        o = out.setdefault(coid, {"events": []})
-        o["events"].append(tag_of(type(ev)))
-        if isinstance(ev, OrderRequested):
-            o.update(instrument=ev.instrument, side=str(ev.side), qty=str(ev.qty),
-                     limit_price=None if ev.limit_price is None else str(ev.limit_price),
-                     ts=ev.ts)
-        elif isinstance(ev, OrderFilled):
-            o["filled"] = str(ev.cum_qty)
-            o["last_fill_price"] = str(ev.price)
-    return out
-
-
-def _pnl(events: list[Event]) -> dict[str, dict[str, str]]:
-    last: dict[str, PortfolioSnapshot] = {}
-    for ev in events:
-        if isinstance(ev, PortfolioSnapshot):
-            last[ev.account] = ev
-    return {a: {"equity": str(s.equity), "realized_pnl": str(s.realized_pnl),
-                "unrealized_pnl": str(s.unrealized_pnl), "fees": str(s.fees)}
-            for a, s in last.items()}
-
-
-def diff_outputs(recorded: list[Event], replayed: list[Event]) -> dict[str, Any]:
-    """Orders added/removed/changed by client_order_id, counts by type, PnL per account."""
-    a, b = _orders(recorded), _orders(replayed)
-    changed = {k: {"recorded": a[k], "replayed": b[k]} for k in a.keys() & b.keys()
-               if a[k] != b[k]}
-    rec_ids = {e.id: encode(e) for e in recorded}
-    same = sum(1 for e in replayed if rec_ids.get(e.id) == encode(e))
-    pa, pb = _pnl(recorded), _pnl(replayed)
-    pnl = {}
-    for acct in sorted(pa.keys() | pb.keys()):
-        ra, rb = pa.get(acct), pb.get(acct)
-        entry: dict[str, Any] = {"recorded": ra, "replayed": rb}
-        if ra and rb:
-            from decimal import Decimal
-
-            entry["equity_diff"] = str(Decimal(rb["equity"]) - Decimal(ra["equity"]))
-            entry["realized_pnl_diff"] = str(Decimal(rb["realized_pnl"])
-                                             - Decimal(ra["realized_pnl"]))
-        pnl[acct] = entry
-    return {
-        "recorded_outputs": len(recorded), "replayed_outputs": len(replayed),
-        "identical": same,
-        "by_type": {"recorded": dict(Counter(tag_of(type(e)) for e in recorded)),
-                    "replayed": dict(Counter(tag_of(type(e)) for e in replayed))},
-        "orders": {"added": sorted(b.keys() - a.keys()), "removed": sorted(a.keys() - b.keys()),
-                   "changed": changed, "unchanged": len((a.keys() & b.keys()) - changed.keys())},
-        "pnl": pnl,
-    }
-
-
-def _text(r: dict[str, Any]) -> str:
+def _text(r: dict[str, Any], *, limit: int = 20) -> str:
     o = r["orders"]
-    lines = [f"what-if: {', '.join(r['plugins'])} with {r['overrides']}",
-             f"outputs: recorded {r['recorded_outputs']}, replayed {r['replayed_outputs']}, "
-             f"identical {r['identical']}",
-             f"orders: {len(o['added'])} added, {len(o['removed'])} removed, "
-             f"{len(o['changed'])} changed, {o['unchanged']} unchanged"]
-    for k in o["added"][:20]:
-        lines.append(f"  + {k}")
-    for k in o["removed"][:20]:
-        lines.append(f"  - {k}")
-    for k, v in list(o["changed"].items())[:20]:
-        lines.append(f"  ~ {k}: {v['recorded']} -> {v['replayed']}")
+    rerun = ", ".join(r["plugins"]) + (f" (and downstream: {', '.join(r['downstream'])})"
+                                       if r["downstream"] else "")
+    sets = "; ".join(f"{p}: {v}" for p, v in r["overrides"].items() if v) or "no changes"
+    lines = [f"what-if: {rerun} with {sets}"]
+    if not r["pnl"]:
+        lines.append("pnl: no PortfolioSnapshot in either run (re-run portfolio too, or let "
+                     "downstream plugins be included) ")
     for acct, p in r["pnl"].items():
-        lines.append(f"pnl {acct}: equity diff {p.get('equity_diff', '?')}, realized diff "
-                     f"{p.get('realized_pnl_diff', '?')}")
+        a, b, d = p["recorded"], p["replayed"], p.get("diff")
+        if a and b and d:
+            lines.append(f"PnL {acct}: equity {a['equity']} -> {b['equity']} "
+                         f"({Decimal(d['equity']):+}) marked at the log's last prices; realized "
+                         f"{a['realized_pnl']} -> {b['realized_pnl']} "
+                         f"({Decimal(d['realized_pnl']):+}); fees {a['fees']} -> "
+                         f"{b['fees']}; fills {a['fills']} -> {b['fills']}")
+        else:
+            lines.append(f"PnL {acct}: recorded {a}, replayed {b}")
+    lines.append(f"orders: recorded {o['recorded']}, replayed {o['replayed']}: "
+                 f"{o['unchanged']} unchanged, {len(o['changed'])} changed, "
+                 f"{len(o['added'])} added, {len(o['removed'])} removed (matched by the input "
+                 "that caused them and their index; in log order)")
+    events = ([("~", e) for e in o["changed"]] + [("+", e) for e in o["added"]]
+              + [("-", e) for e in o["removed"]])
+    events.sort(key=lambda x: (x[1]["position"], x[1]["index"]))
+    for mark, e in events[:limit]:
+        body = " -> ".join(e["_lines"])
+        lines.append(f"  {mark} seq {e['position']:>7}  {body}")
+    if len(events) > limit:
+        lines.append(f"  ... {len(events) - limit} more (--json for all)")
+    lines.append(f"outputs: recorded {r['recorded_outputs']}, replayed {r['replayed_outputs']}, "
+                 f"byte-identical {r['identical']}")
     return "\n".join(lines)
+
+
+def _strip(result: dict[str, Any]) -> dict[str, Any]:
+    """JSON body: without the text-only lines."""
+    orders = result["orders"]
+    for kind in ("changed", "added", "removed"):
+        for e in orders[kind]:
+            e.pop("_lines", None)
+    return result
 
 
 async def run_cmd(args: argparse.Namespace) -> int:
     try:
         overrides = parse_overrides(args.set, args.plugin)
     except WhatIfError as exc:
-        print(f"keel: error: {exc}")
+        print(f"keel: error: {exc}", file=sys.stderr)
         return 2
     seed = args.seed  # None: each plugin's recorded seed (PluginStarted.seed)
     async with open_source(args) as src:
-        try:
-            result = await what_if(src, args.plugin, overrides, seed=seed)
-        except WhatIfError as exc:
-            print(f"keel: error: {exc}")
-            return 2
+        result = await what_if(src, args.plugin, overrides, seed=seed,
+                               downstream=not args.only)
     replayed = result.pop("_replayed")
     if args.out:
         with LogWriter(args.out, source="what-if", description=json.dumps(overrides)) as w:
             for i, ev in enumerate(replayed, 1):
                 w.write(LogRecord(i, ev.subject(), ev.ts, {}, encode(ev)))
-    _emit(result if args.json else _text(result), args.json)
+    _emit(_strip(result) if args.json else _text(result), args.json)
     return 0
-
-

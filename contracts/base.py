@@ -31,7 +31,9 @@ __all__ = [
     "Symbol",
 ]
 
-SCHEMA_VERSION = 1
+#: 2: order types, time in force, contingent lists (``OrderRequested`` fields,
+#: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
+SCHEMA_VERSION = 2
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

@@ -32,3 +32,15 @@ async def test_order_lifecycle_golden_verifies() -> None:
     by = {p.plugin: p for p in report.plugins}
     for name in ("t_orders", "risk", "execution", "paper", "portfolio"):
         assert by[name].total > 0 and by[name].matched == by[name].total, report.text()
+
+
+def test_golden_requests_predate_the_schema_2_fields() -> None:
+    import msgspec
+
+    recs = [r for r in read_log(GOLDEN) if r.subject.startswith("keel.order.accepted")]
+    assert recs
+    for r in recs:
+        raw = msgspec.msgpack.decode(r.data)
+        assert "trigger_price" not in raw["request"]  # written before the field
+        ev = decode(r.data)
+        assert ev.request.trigger_price is None and ev.request.linked_order_ids == []  # type: ignore[attr-defined]

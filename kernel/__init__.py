@@ -25,6 +25,7 @@ from .plugin import Context, NoConfig, Plugin, Query
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
+from .venues import VenueCapabilities
 
 __all__ = [
     "Bus",
@@ -55,6 +56,7 @@ __all__ = [
     "SimClock",
     "StreamSettings",
     "Subscription",
+    "VenueCapabilities",
     "config_hash",
     "convert_config",
     "derive_seed",

@@ -50,7 +50,8 @@ def order_problem(req: OrderRequested) -> str | None:
         return f"expire_ts is only for GTD orders, not {tif}"
     if req.post_only:
         if kind not in LIMIT_TYPES:
-            return f"post_only needs a limit price (LIMIT, STOP_LIMIT, LIMIT_IF_TOUCHED), not {kind}"
+            return ("post_only needs a limit price (LIMIT, STOP_LIMIT, LIMIT_IF_TOUCHED), "
+                    f"not {kind}")
         if tif in (TimeInForce.IOC, TimeInForce.FOK):
             return f"post_only orders rest; {tif} never does"
     return _list_problem(req)

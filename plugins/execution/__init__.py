@@ -16,8 +16,8 @@ from .shell import ExecutionPlugin
 
 __all__ = [
     "TERMINAL",
-    "UNSUPPORTED_ORDER_TYPE",
     "TRANSITIONS",
+    "UNSUPPORTED_ORDER_TYPE",
     "ExecutionConfig",
     "ExecutionCore",
     "ExecutionPlugin",

@@ -23,7 +23,7 @@ def bars(step: int) -> list[Event]:
 
 async def test_paper_passes_the_broker_contract() -> None:
     await check_broker_adapter(Paper, venue="paper", instrument="EURUSD", market=bars,
-                               resting_price=Decimal("0.5"))
+                               resting_price=Decimal("0.5"), marketable_price=Decimal("2"))
 
 
 class Deaf(Plugin):

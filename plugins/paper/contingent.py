@@ -88,13 +88,17 @@ class Contingent:
                              outs)
 
     def on_finished(self, order: OpenOrder, outs: list[Any]) -> None:
-        """``order`` left the book: its children keep only what it filled."""
-        kids = self.children.pop(order.client_order_id, None)
-        if kids is None:
-            return
+        """``order`` left the book: its children keep only what it filled.
+
+        What it filled is remembered (as long as its id, ``keep_finished_ids``)
+        for an exit attached to it later.
+        """
         self.parent_cum[order.client_order_id] = order.cum_qty
         while len(self.parent_cum) > self.config.keep_finished_ids:  # type: ignore[attr-defined]
             self.parent_cum.popitem(last=False)
+        kids = self.children.pop(order.client_order_id, None)
+        if kids is None:
+            return
         for coid in kids:
             child = self.orders.get(coid)
             if child is None:

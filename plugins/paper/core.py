@@ -76,8 +76,10 @@ class Out(NamedTuple):
     fields: dict[str, Any]
 
 
-def _stop_first(order: OpenOrder) -> tuple[bool, int]:
-    return (order.order_type not in STOP_TYPES, order.seq)
+def _stop_first(order: OpenOrder) -> tuple[bool, bool, int]:
+    """Evaluation order within one bar or tick: children of lists first (so they see
+    only what their parents filled before it), then stops, then arrival order."""
+    return (order.parent is None, order.order_type not in STOP_TYPES, order.seq)
 
 
 class PaperBroker(Contingent):

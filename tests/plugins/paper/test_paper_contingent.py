@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 from typing import Any
 
+from test_paper_orders import bar, broker, kinds, of, sub
+
 from contracts import (
     CancelRequested,
     ContingencyType,
@@ -17,8 +19,6 @@ from contracts import (
     Side,
 )
 from plugins.paper import PaperBroker
-
-from test_paper_orders import bar, broker, kinds, of, sub
 
 OTO, OCO, OUO = ContingencyType.OTO, ContingencyType.OCO, ContingencyType.OUO
 

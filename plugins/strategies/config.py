@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import msgspec
 
+from kernel import InstrumentSpec
+
 __all__ = ["EmaCrossConfig", "RegimeEmaConfig", "StrategyConfig"]
 
 _SYMBOL = re.compile(r"^[A-Za-z0-9_\-:/]{1,64}$")
@@ -25,6 +27,11 @@ class StrategyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     account: str = "default"
     #: Venue the orders are routed to (its broker plugin).
     venue: str = "paper"
+    #: The strategy's capital: ``equity()`` (and so ``fraction`` sizing) starts
+    #: from it and follows the strategy's own fills. A backtest sets it.
+    initial_cash: Decimal = Decimal(100_000)
+    #: The ``[instruments]`` table (filled in by the kernel): lot sizes for sizing.
+    instrument_specs: dict[str, InstrumentSpec] = {}
 
     def __post_init__(self) -> None:
         if self.instrument and self.instruments:

@@ -1,11 +1,12 @@
 """``OrderBook``: a strategy's own positions, cash and working orders (pure, no I/O).
 
 ``position`` counts fills only; ``intended`` adds the unfilled rest of working
-orders, except contingent children (exits that fire only on their parent's
-fills). A fill of an order the book knows cannot fill any more (rejected,
-cancelled or expired, or a child whose parent ended with nothing filled) is an
-invariant breach, as in execution's transition table: counted in
-``invalid_fills`` and not applied.
+orders. A contingent child (an exit that fires only on its parent's fills)
+counts once its parent has finished, and of linked siblings (a bracket's
+take-profit and stop-loss) only the largest counts. A fill of an order the
+book knows cannot fill any more (rejected, cancelled or expired, or a child
+whose parent ended with nothing filled) is an invariant breach, as in
+execution's transition table: counted in ``invalid_fills`` and not applied.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class WorkingOrder(msgspec.Struct, kw_only=True):
     #: OTO child of this parent: fires only on the parent's fills.
     parent: str | None = None
     cancel_requested: bool = False
+    #: OCO/OUO siblings (only one of a group counts in ``intended``).
+    linked: list[str] = []
 
     @property
     def remaining(self) -> Decimal:
@@ -81,20 +84,37 @@ class OrderBook:
         return self.positions.get(instrument, _ZERO)
 
     def intended(self, instrument: str) -> Decimal:
-        """Where the position goes once every working order (but exits) fills."""
-        pending = sum((o.remaining for o in self.orders.values()
-                       if o.instrument == instrument and o.parent is None), _ZERO)
-        return self.position(instrument) + pending
+        """Where the position goes once the working orders fill (children of working
+        parents left out; one per group of linked siblings)."""
+        total = self.position(instrument)
+        groups: set[tuple[str, ...]] = set()
+        for coid, o in self.orders.items():
+            if o.instrument != instrument:
+                continue
+            if o.parent is None:
+                total += o.remaining
+                continue
+            if o.parent in self.orders:
+                continue  # its parent still works: it exits only what that fills
+            group = tuple(sorted({coid, *o.linked}))
+            if group in groups:
+                continue
+            groups.add(group)
+            members = [self.orders[c] for c in group if c in self.orders]
+            total += max((m.remaining for m in members), key=abs)
+        return total
 
     def working_orders(self, instrument: str) -> dict[str, WorkingOrder]:
         return {c: o for c, o in self.orders.items() if o.instrument == instrument}
 
     # -- updates -------------------------------------------------------------
     def on_sent(self, client_order_id: str, instrument: str, signed_qty: Decimal, *,
-                request_id: str = "", parent: str | None = None) -> None:
+                request_id: str = "", parent: str | None = None,
+                linked: list[str] | None = None) -> None:
         self.sent += 1
         self.orders[client_order_id] = WorkingOrder(
-            instrument=instrument, qty=signed_qty, request_id=request_id, parent=parent)
+            instrument=instrument, qty=signed_qty, request_id=request_id, parent=parent,
+            linked=[] if parent is None else list(linked or ()))
 
     def on_fill(self, client_order_id: str, instrument: str, signed_qty: Decimal,
                 leaves_qty: Decimal, price: Decimal | None = None,

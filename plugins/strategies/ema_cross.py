@@ -15,7 +15,7 @@ __all__ = ["EmaCrossStrategy", "RegimeEmaStrategy"]
 
 
 class EmaCrossStrategy(Strategy):
-    """Buy ``qty`` on a cross up while flat with nothing working; go flat on a cross down.
+    """Buy ``qty`` on a cross up while (intended) flat; go flat on a cross down.
 
     Going flat never sells what has not filled (``Strategy.flatten``): a working
     buy is cancelled with an exit attached that sells only what it fills, and
@@ -47,8 +47,9 @@ class EmaCrossStrategy(Strategy):
         signal = self.signals[inst].update(float(bar.close))
         if signal == CROSS_UP:
             self.trend[inst] = 1
-            if self.book.position(inst) == 0 and not self.has_working(inst) \
-                    and self.may_open(inst):
+            # Flat once the working orders fill (an exit still working is fine:
+            # buying never sells anything unfilled; a surplus is recovered later).
+            if self.book.intended(inst) == 0 and self.may_open(inst):
                 self.buy(self.qty, inst)
         elif signal == CROSS_DOWN:
             self.trend[inst] = -1

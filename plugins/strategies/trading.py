@@ -155,7 +155,7 @@ class Trading:
             raise ValueError(f"{self.name}: invalid order {coid}: {problem}")
         ctx.emit(request)
         self.book.on_sent(coid, instrument, size if side is Side.BUY else -size,
-                          request_id=request.id, parent=parent)
+                          request_id=request.id, parent=parent, linked=list(linked))
         return request
 
     def next_order_id(self, instrument: str | None = None) -> str:

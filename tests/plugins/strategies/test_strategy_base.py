@@ -201,7 +201,7 @@ async def test_instrument_must_be_named_when_several() -> None:
 
 def test_hooks_register_the_builtin_strategies() -> None:
     host = PluginHost(entry_points=False, extra=[hooks])
-    assert host.names() == ["ema_cross", "regime_ema"]
+    assert host.names() == ["ema_cross", "pair_spread", "regime_ema", "sma_cross"]
 
 
 async def test_order_quantity_must_be_positive() -> None:

@@ -3,8 +3,8 @@
     .venv/bin/python -m benchmarks.backtest [--bars 1000000] [--repeat 3] [--profile]
 
 Generates seeded one-minute random-walk bars, runs ``ema_cross`` (fast 10,
-slow 30, qty 100000, next_open) through strategy, risk, execution, paper and
-portfolio, and in the same run a plain loop of the same rule; prints bars/s
+slow 30, qty 100000, next_open, initial cash 1000000) through strategy, risk,
+execution, paper and portfolio, and in the same run a plain loop of the same rule; prints bars/s
 of both and the ratio, and checks both gave the same fills and realized PnL.
 """
 
@@ -82,8 +82,9 @@ def main() -> None:
     opens = [Decimal(m) / div for m in data.open.tolist()]
     closes = [Decimal(m) / div for m in data.close.tolist()]
     qty = Decimal(100_000)
+    # 100 000 EURUSD is ~110 000 of exposure: a 1 000 000 account (risk checks buying power)
     kw = {"strategy": "ema_cross", "params": {"fast": 10, "slow": 30, "qty": "100000"},
-          "fill": "next_open"}
+          "fill": "next_open", "initial_cash": "1000000"}
     loop_rates: list[float] = []
     rates: list[float] = []
     for _ in range(args.repeat):

@@ -60,10 +60,10 @@ class EmaCrossStrategy(Strategy):
     def recover(self, instrument: str) -> None:
         """Bring an unexpected position back into ``[0, qty]`` (``[0, 0]`` unless the
         last cross was up), once nothing is working."""
-        if self.has_working(instrument):
-            return
         pos = self.book.position(instrument)
         high = self.qty if self.trend.get(instrument) == 1 else 0
+        if 0 <= pos <= high or self.has_working(instrument):
+            return  # the usual case first: it runs on every bar
         if pos < 0:
             self.buy(-pos, instrument, reduce_only=True)
         elif pos > high:

@@ -138,6 +138,10 @@ class OrderRequested(Event, frozen=True, kw_only=True, tag="order.requested"):
     #: Reference price the strategy saw (for notional checks of market orders).
     ref_price: Price | None = None
     # -- schema 2 -------------------------------------------------------------
+    #: Who asked, for an order entered by a person (the gateway puts the
+    #: authenticated caller here); empty for a strategy's own orders.
+    operator: str = ""
+    # -- schema 3 -------------------------------------------------------------
     #: Trigger of STOP, STOP_LIMIT, MARKET_IF_TOUCHED, LIMIT_IF_TOUCHED; for a
     #: TRAILING_STOP an optional starting trigger.
     trigger_price: Price | None = None
@@ -264,6 +268,8 @@ class CancelRequested(Event, frozen=True, kw_only=True, tag="order.cancel_reques
     account: Symbol
     reason: str = ""
     venue: Symbol | None = None
+    #: Who asked, for a cancel entered by a person (see ``OrderRequested.operator``).
+    operator: str = ""
 
     def subject(self) -> str:
         return f"keel.order.cancel.{self.account}"

@@ -132,7 +132,8 @@ def check_order(
                       limit=str(lim.max_order_qty), value=str(order.qty))
     price = order_price(state, order)
     needs_price = lim.max_order_notional is not None or lim.max_gross_exposure is not None \
-        or (not exit_ and _needs_buying_power_price(config, order, reducing))
+        or (config.require_price and not exit_
+            and _needs_buying_power_price(config, order, reducing))
     if needs_price and price is None:
         return Denial(code=Code.NO_PRICE,
                       detail=f"no price to value {order.instrument}: send a limit price "

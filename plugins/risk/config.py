@@ -78,6 +78,10 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     #: Read bars and ticks to mark positions for the margin check. Without it,
     #: an instrument is marked at its latest order reference price or fill.
     mark_to_market: bool = False
+    #: Reject (``NO_PRICE``) an order whose buying power cannot be checked for
+    #: want of a price (a market order without ``ref_price`` for an instrument
+    #: risk has no price of). Off: it passes unchecked, counted in ``unpriced``.
+    require_price: bool = False
     # -- order hygiene --------------------------------------------------------
     #: Cancel any open order older than this many seconds of event time (a
     #: ``MAX_ORDER_AGE`` breach); ``None``: never.

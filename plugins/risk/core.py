@@ -104,10 +104,13 @@ class RiskEngine:
         self._decided(order.client_order_id, True)
         state.counters.accepted += 1
         exit_ = is_exit(acct, order)
+        price = order_price(state, order)
+        if price is None and not exit_:
+            state.counters.unpriced += 1
         acct.open_orders[order.client_order_id] = OpenOrder(
             client_order_id=order.client_order_id, instrument=order.instrument,
             side=order.side, venue=order.venue, leaves=order.qty,
-            price=order_price(state, order), exit=exit_, accepted_ts=order.ts,
+            price=price, exit=exit_, accepted_ts=order.ts,
         )
         if not exit_:
             acct.add_open(order.instrument, order.side, order.qty)
@@ -302,6 +305,7 @@ class RiskEngine:
             "accounts": {name: _account_view(acct) for name, acct in state.accounts.items()},
             "accepted": state.counters.accepted,
             "rejected": dict(state.counters.rejected),
+            "unpriced": state.counters.unpriced,
         }
 
 

@@ -82,6 +82,7 @@ class RiskPlugin(Plugin):
             "trading_state": str(state.trading),
             "accepted": state.counters.accepted,
             "rejected": sum(state.counters.rejected.values()),
+            "unpriced": state.counters.unpriced,
             "open_orders": sum(len(a.open_orders) for a in state.accounts.values()),
         }
 

@@ -72,6 +72,8 @@ class AccountRisk(msgspec.Struct, kw_only=True):
 class Counters(msgspec.Struct, kw_only=True):
     accepted: int = 0
     rejected: dict[str, int] = {}
+    #: Orders accepted although no price was known to check their buying power.
+    unpriced: int = 0
 
 
 class RiskState(msgspec.Struct, kw_only=True):

@@ -162,12 +162,16 @@ def test_long_only_on_a_margin_account() -> None:
     assert outcome(r.apply(order(BUY, qty="1"))) == "accepted"
 
 
-def test_no_price_when_buying_power_cannot_value_the_order() -> None:
+def test_an_order_risk_cannot_value_passes_counted_or_is_refused_on_request() -> None:
     r = engine()
-    assert outcome(r.apply(order(qty="1", ref=None, instrument="NEW"))) == "NO_PRICE"
+    assert outcome(r.apply(order(qty="1", ref=None, instrument="NEW"))) == "accepted"
+    assert r.state.counters.unpriced == 1 and r.view()["unpriced"] == 1
+    strict = engine(require_price=True)
+    assert outcome(strict.apply(order(qty="1", ref=None, instrument="NEW"))) == "NO_PRICE"
     # a reducing order needs no price
-    r.apply(fill("x1", BUY, "2", "100", instrument="Z"))
-    assert outcome(r.apply(order(SELL, qty="1", ref=None, instrument="Z"))) == "accepted"
+    strict.apply(fill("x1", BUY, "2", "100", instrument="Z"))
+    strict.state.prices.clear()
+    assert outcome(strict.apply(order(SELL, qty="1", ref=None, instrument="Z"))) == "accepted"
 
 
 # -- reduce-only -----------------------------------------------------------------

@@ -16,8 +16,10 @@ from contracts import (
     TrailingOffsetType,
 )
 
-__all__ = ["OpenOrder", "PaperState"]
+__all__ = ["VENUE", "OpenOrder", "PaperState"]
 
+#: The venue paper serves (``OrderRequested.venue``).
+VENUE = "paper"
 _ZERO = Decimal(0)
 DAY_NS = 86_400 * 1_000_000_000
 

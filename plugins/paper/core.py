@@ -34,11 +34,9 @@ from contracts import (
     CancelRequested,
     Event,
     OrderCancelled,
-    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
-    OrderTriggered,
     OrderType,
     OrderUpdated,
     Side,
@@ -48,7 +46,8 @@ from contracts import (
 )
 from kernel import spec_for
 
-from .book import DAY_NS, OpenOrder, PaperState
+from .book import OpenOrder, PaperState
+from .conditional import Conditional
 from .config import PaperConfig
 from .contingent import Contingent
 from .matching import (
@@ -59,13 +58,11 @@ from .matching import (
     tick_limit,
     tick_price,
     tick_trigger,
-    trailing_trigger,
 )
 from .pricing import Pricing, to_step
 
 __all__ = ["VENUE", "OpenOrder", "Out", "PaperBroker", "PaperState"]
 
-VENUE = "paper"
 _ZERO = Decimal(0)
 
 
@@ -82,7 +79,7 @@ def _stop_first(order: OpenOrder) -> tuple[bool, bool, int]:
     return (order.parent is None, order.order_type not in STOP_TYPES, order.seq)
 
 
-class PaperBroker(Contingent):
+class PaperBroker(Conditional, Contingent):
     """Order book and fill engine of the paper venue."""
 
     def __init__(self, config: PaperConfig) -> None:
@@ -234,17 +231,6 @@ class PaperBroker(Contingent):
         return outs
 
     # -- evaluation ------------------------------------------------------------
-    def _expired(self, order: OpenOrder, now: int, outs: list[Out]) -> bool:
-        if order.tif is TimeInForce.DAY and now // DAY_NS > order.day:
-            why = "DAY order: its UTC day ended"
-        elif order.tif is TimeInForce.GTD and order.expire_ts is not None \
-                and now >= order.expire_ts:
-            why = f"GTD order: expire_ts {order.expire_ts} reached"
-        else:
-            return False
-        self._end(order, OrderExpired, why, outs)
-        return True
-
     def _evaluate_bar(self, order: OpenOrder, bar: Bar, outs: list[Out]) -> None:
         if self._expired(order, bar.open_ts, outs) or self.fillable(order) <= 0:
             return
@@ -322,51 +308,6 @@ class PaperBroker(Contingent):
                                                           limit), outs, at_open=True)
         self._after_first_look(order, outs)
         return cap
-
-    def _trigger(self, order: OpenOrder, at: Decimal, outs: list[Out]) -> bool:
-        """Mark ``order`` triggered at ``at``; ``False`` if that ended it (post-only)."""
-        order.triggered = True
-        assert order.trigger_price is not None
-        outs.append(Out(OrderTriggered, {
-            "client_order_id": order.client_order_id, "account": order.account,
-            "instrument": order.instrument, "venue": VENUE,
-            "trigger_price": order.trigger_price, "price": at}))
-        if order.post_only and marketable(order.side, order.working_limit, at):
-            self._end(order, OrderCancelled, f"post-only: the limit would trade at {at} "
-                      "when triggered", outs)
-            return False
-        return True
-
-    def _init_trailing(self, order: OpenOrder, outs: list[Out]) -> None:
-        if order.best is None:
-            return
-        assert order.trailing_offset is not None
-        trig = trailing_trigger(order.side, order.best, order.trailing_offset,
-                                order.trailing_offset_type, self.pricing.tick(order.instrument))
-        given = order.trigger_price
-        if given is not None:
-            trig = max(trig, given) if order.side is Side.SELL else min(trig, given)
-        if trig != given:
-            order.trigger_price = trig
-            outs.append(self._updated(order, trigger_price=trig,
-                                      reason=f"trailing stop set from best price {order.best}"))
-
-    def _ratchet(self, order: OpenOrder, price: Decimal, outs: list[Out]) -> None:
-        """Move a trailing stop's trigger after ``price`` traded: only in its favour."""
-        if order.order_type is not OrderType.TRAILING_STOP or order.best is None:
-            return
-        better = price > order.best if order.side is Side.SELL else price < order.best
-        if not better:
-            return
-        order.best = price
-        assert order.trailing_offset is not None and order.trigger_price is not None
-        trig = trailing_trigger(order.side, price, order.trailing_offset,
-                                order.trailing_offset_type, self.pricing.tick(order.instrument))
-        old = order.trigger_price
-        if (trig > old) if order.side is Side.SELL else (trig < old):
-            order.trigger_price = trig
-            outs.append(self._updated(order, trigger_price=trig,
-                                      reason=f"trailing stop ratcheted: best price {price}"))
 
     def _fill_at(self, order: OpenOrder, base: Decimal, volume: Decimal, outs: list[Out], *,
                  at_open: bool) -> None:
@@ -519,6 +460,9 @@ class PaperBroker(Contingent):
         if instrument in specs or "*" in specs:
             return spec_for(specs, instrument).currency
         return self.currency
+
+    def _out(self, cls: type[Event], fields: dict[str, Any]) -> Out:
+        return Out(cls, fields)
 
     def _updated(self, order: OpenOrder, **fields: Any) -> Out:
         return Out(OrderUpdated, {

@@ -46,7 +46,7 @@ from contracts import (
 )
 from kernel import spec_for
 
-from .book import OpenOrder, PaperState
+from .book import VENUE, OpenOrder, PaperState
 from .conditional import Conditional
 from .config import PaperConfig
 from .contingent import Contingent

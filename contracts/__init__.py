@@ -48,6 +48,14 @@ from .system import (
     PluginStopped,
     TimerFired,
 )
+from .venue import (
+    ContractOffered,
+    InstrumentListed,
+    LinkState,
+    VenueLinkChanged,
+    VenueMessage,
+    VenueRequest,
+)
 
 __all__ = [
     "CONDITIONAL_TYPES",
@@ -62,12 +70,15 @@ __all__ = [
     "Bar",
     "CancelRequested",
     "ContingencyType",
+    "ContractOffered",
     "DeadLetter",
     "DecodeError",
     "EmbeddingComputed",
     "Event",
     "Halt",
     "Heartbeat",
+    "InstrumentListed",
+    "LinkState",
     "LogSeal",
     "Money",
     "OrderAccepted",
@@ -98,6 +109,9 @@ __all__ = [
     "TradingState",
     "TradingStateChanged",
     "TrailingOffsetType",
+    "VenueLinkChanged",
+    "VenueMessage",
+    "VenueRequest",
     "chain_hash",
     "dead_letter_subject",
     "decode",

@@ -30,6 +30,13 @@ from .system import (
     PluginStopped,
     TimerFired,
 )
+from .venue import (
+    ContractOffered,
+    InstrumentListed,
+    VenueLinkChanged,
+    VenueMessage,
+    VenueRequest,
+)
 
 __all__ = ["EVENT_TYPES", "AnyEvent", "event_type", "tag_of"]
 
@@ -60,6 +67,11 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     OrderTriggered,
     OrderUpdated,
     OrderExpired,
+    VenueMessage,
+    VenueRequest,
+    VenueLinkChanged,
+    InstrumentListed,
+    ContractOffered,
 )
 
 AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007

@@ -9,17 +9,26 @@ from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
 from .integrity import LogSeal, chain_hash, message_digest
 from .intelligence import EmbeddingComputed, RegimeInferred
 from .market import HISTORY_PRODUCER, IMPORT_PRODUCER, Bar, DataImported, Tick
+from .order_rules import list_ids, order_problem
 from .orders import (
+    CONDITIONAL_TYPES,
+    LIMIT_TYPES,
+    STOP_TYPES,
     CancelRequested,
+    ContingencyType,
     OrderAccepted,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderRequested,
     OrderSubmitted,
+    OrderTriggered,
     OrderType,
+    OrderUpdated,
     Side,
     TimeInForce,
+    TrailingOffsetType,
 )
 from .portfolio import PortfolioSnapshot, Position
 from .registry import EVENT_TYPES, AnyEvent, event_type, tag_of
@@ -49,16 +58,20 @@ from .venue import (
 )
 
 __all__ = [
+    "CONDITIONAL_TYPES",
     "CONTROL_PREFIX",
     "EVENT_TYPES",
     "HISTORY_PRODUCER",
     "IMPORT_PRODUCER",
+    "LIMIT_TYPES",
     "LOG_SUBJECTS",
     "SCHEMA_HEADER",
     "SCHEMA_VERSION",
+    "STOP_TYPES",
     "AnyEvent",
     "Bar",
     "CancelRequested",
+    "ContingencyType",
     "ContractOffered",
     "DataImported",
     "DeadLetter",
@@ -73,11 +86,14 @@ __all__ = [
     "Money",
     "OrderAccepted",
     "OrderCancelled",
+    "OrderExpired",
     "OrderFilled",
     "OrderRejected",
     "OrderRequested",
     "OrderSubmitted",
+    "OrderTriggered",
     "OrderType",
+    "OrderUpdated",
     "PluginSnapshot",
     "PluginStarted",
     "PluginStopped",
@@ -95,6 +111,7 @@ __all__ = [
     "TimerFired",
     "TradingState",
     "TradingStateChanged",
+    "TrailingOffsetType",
     "VenueLinkChanged",
     "VenueMessage",
     "VenueRequest",
@@ -104,7 +121,9 @@ __all__ = [
     "encode",
     "event_type",
     "health_subject",
+    "list_ids",
     "message_digest",
+    "order_problem",
     "query_subject",
     "subject_for",
     "tag_of",

@@ -13,10 +13,13 @@ from .orders import (
     CancelRequested,
     OrderAccepted,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderRequested,
     OrderSubmitted,
+    OrderTriggered,
+    OrderUpdated,
 )
 from .portfolio import PortfolioSnapshot
 from .system import (
@@ -61,6 +64,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     EmbeddingComputed,
     PortfolioSnapshot,
     LogSeal,
+    OrderTriggered,
+    OrderUpdated,
+    OrderExpired,
     VenueMessage,
     VenueRequest,
     VenueLinkChanged,

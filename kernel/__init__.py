@@ -29,6 +29,7 @@ from .plugin import Context, NoConfig, Plugin, Query
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
+from .venues import VenueCapabilities
 
 __all__ = [
     "BarData",
@@ -66,6 +67,7 @@ __all__ = [
     "SimClock",
     "StreamSettings",
     "Subscription",
+    "VenueCapabilities",
     "config_hash",
     "convert_config",
     "derive_seed",

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -59,7 +60,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_up(args: argparse.Namespace) -> int:
     from .node_cli import run_plugins
 
-    return run_async(run_plugins(_config(args), args.plugins or None, embedded=True))
+    config = _config(args)
+    names = args.plugins or None
+    if not names and not config.plugins:
+        # Not "everything installed": that includes test and example strategies
+        # trading against each other. Name them in keel.toml to run others.
+        from .demo import DEMO_PLUGINS, with_demo_tables
+
+        installed = set(PluginHost().names())
+        names = [n for n in DEMO_PLUGINS if n in installed and n not in config.disabled]
+        config = with_demo_tables(config)
+        print("keel up: no `plugins` in the config: running the demo pipeline "
+              f"({', '.join(names)}); list yours as `plugins = [...]` in keel.toml, or name "
+              "them: keel up PLUGIN...", flush=True)
+    return run_async(run_plugins(config, names, embedded=True))
 
 
 def _cmd_servers(args: argparse.Namespace) -> int:
@@ -99,15 +113,23 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from .node_cli import query
+    from .ask import ask
+    from .node import open_bus
 
-    return run_async(query(_config(args), args.plugin, args.name, args.args))
+    async def body() -> int:
+        async with open_bus(_config(args)) as bus:
+            reply = await ask(bus, args.plugin, args.name, args.args,
+                              installed=PluginHost().names(), timeout=args.timeout)
+        print(json.dumps(reply, indent=2))
+        return 0 if reply.get("ok") else 1
+
+    return run_async(body())
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_async(run_demo(_config(args), bars=args.bars, keep_running=False))
+    return run_async(run_demo(_config(args), bars=args.bars, keep_running=args.keep))
 
 
 _Configure = Callable[[argparse.ArgumentParser], None]
@@ -128,7 +150,7 @@ def _kernel_commands() -> list[Command]:
             "plugins",
             nargs="*",
             metavar="PLUGIN",
-            help="plugins to run (default: enabled in config, else all)",
+            help="plugins to run (default: `plugins` in the config, else the demo pipeline)",
         )
 
     def servers(p: argparse.ArgumentParser) -> None:
@@ -160,9 +182,13 @@ def _kernel_commands() -> list[Command]:
         p.add_argument("plugin")
         p.add_argument("name")
         p.add_argument("args", nargs="?", default="{}", help="JSON object of arguments")
+        p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
 
     def demo(p: argparse.ArgumentParser) -> None:
         p.add_argument("--bars", type=int, default=2000, help="synthetic bars to run")
+        p.add_argument("--keep", action="store_true",
+                       help="after the summary, keep the server and plugins running (for "
+                       "keel status, tail, portfolio) until Ctrl-C")
 
     return [
         Command("plugins", "list discovered plugins and versions", plugins, _cmd_plugins),
@@ -208,20 +234,46 @@ def build_parser(host: PluginHost | None) -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """After a broken pipe (``keel query ... | head``): point stdout at /dev/null so the
+    interpreter's final flush does not fail again (the recipe of Python's signal docs)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``keel`` command; its exit status.
+
+    User errors (``KeelError``) print one line and exit 2; a reader that went
+    away (a broken pipe) ends quietly; anything else prints one line naming
+    it (the traceback with ``--log-level DEBUG``) and exits 1.
+    """
+    debug = False
     try:
         host = PluginHost()
         parser = build_parser(host)
         args = parser.parse_args(argv)
+        debug = str(args.log_level).upper() == "DEBUG"
         setup_logging(args.log_level, args.log_format)
         with contextlib.suppress(KeyboardInterrupt):
             code: int = args._run(args)
+            sys.stdout.flush()
             return code
         return 130
     except KeelError as exc:
         logging.getLogger("keel").debug("error", exc_info=True)
         print(f"keel: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # as a shell reports a process ended by SIGPIPE (128 + 13)
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"keel: error: {type(exc).__name__}: {exc} (the traceback: "
+              "--log-level DEBUG)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

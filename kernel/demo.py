@@ -3,8 +3,12 @@
 Synthetic market data -> ema_cross -> risk -> execution -> paper ->
 portfolio (plus the notary sealing the log), each a plugin on an embedded
 NATS JetStream, in one process. The demo starts from an empty log under
-``<data_dir>/demo``, prints a summary, and leaves the log there (and as a log
-file) for ``keel replay verify`` and ``keel audit``.
+``<data_dir>/demo``, shows its progress, prints a summary, and leaves the log
+there (and as a log file) for ``keel replay verify`` and ``keel audit``.
+With ``keep_running`` (``keel demo --keep``) the server and the plugins stay
+up after the summary, registered in ``<data_dir>/servers.json`` like
+``keel servers``, so ``keel status``, ``keel tail`` and ``keel portfolio``
+work against it from another terminal until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
+import sys
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,9 +34,9 @@ from .embedded import NatsServer
 from .host import PluginHost
 from .logfile import LogWriter
 from .nats_bus import NatsBus
-from .node import Node
+from .node import Node, read_servers_file, servers_file
 
-__all__ = ["DEMO_PLUGINS", "demo_plugin_config", "run_demo"]
+__all__ = ["DEMO_PLUGINS", "demo_plugin_config", "run_demo", "with_demo_tables"]
 
 DEMO_PLUGINS = ("notary", "marketdata", "ema_cross", "risk", "execution", "paper", "portfolio")
 
@@ -55,7 +62,8 @@ def demo_plugin_config(bars: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def _merged(config: KeelConfig, bars: int) -> KeelConfig:
+def with_demo_tables(config: KeelConfig, bars: int = 2000) -> KeelConfig:
+    """``config`` with the demo's plugin tables under its own ``[plugin.<name>]`` tables."""
     tables = demo_plugin_config(bars)
     for name, table in config.plugin.items():
         tables.setdefault(name, {}).update(table)
@@ -76,13 +84,16 @@ async def _wait_idle(bus: NatsBus, names: list[str], timeout: float = 60.0) -> N
         await asyncio.sleep(0.2)
 
 
-async def run_demo(config: KeelConfig, *, bars: int = 1000, keep_running: bool = False) -> int:
+async def run_demo(config: KeelConfig, *, bars: int = 1000, keep_running: bool = False,
+                   progress: bool | None = None) -> int:
+    """Run the demo; ``progress``: a bar on a terminal (``None``: only on a TTY)."""
     host = PluginHost()
     names = [n for n in DEMO_PLUGINS if n in host.names()]
     missing = sorted(set(DEMO_PLUGINS) - set(names))
     if missing:
         print(f"keel demo: plugins not installed, running without them: {missing}")
-    config = _merged(config, bars)
+    home = config  # the user's data dir: where `keel status` & co. look for servers.json
+    config = with_demo_tables(config, bars)
     for name in names:  # a bad [plugin.x] table fails here, naming the key
         host.configure(name, config.plugin_config(name), instruments=config.instruments)
     root = Path(config.data_dir) / "demo"
@@ -97,23 +108,104 @@ async def run_demo(config: KeelConfig, *, bars: int = 1000, keep_running: bool =
             node = Node(config, host, names, bus, node_name="demo")
             node.install_signal_handlers()
             await node.start()
-            print(f"keel demo: running {', '.join(names)} on {bars} synthetic bars...")
+            print(f"keel demo: running {', '.join(names)} on {bars} synthetic bars...",
+                  flush=True)
             stop = asyncio.ensure_future(node.wait())
             sources = asyncio.ensure_future(node.wait_sources(["marketdata"]))
+            shown = asyncio.ensure_future(_progress(node, bars, progress))
             await asyncio.wait({stop, sources}, return_when=asyncio.FIRST_COMPLETED)
             interrupted = stop.done()
-            stop.cancel()
             sources.cancel()
+            shown.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await shown
             if not interrupted:
                 await _wait_idle(bus, [r.consumer for r in node.runners])
             summary = await _summary(bus, node)
-            await node.stop("demo finished" if not interrupted else "interrupted")
             log_path = root / "demo.keellog"
-            count = await _dump(bus, log_path)
+            if keep_running and not interrupted:
+                count = await _dump(bus, log_path)
+                _print(summary, count, log_path, time.monotonic() - t0, kept=True)
+                with _registered(home, server.url):
+                    _print_keep(server.url, home, log_path)
+                    await stop
+                print("keel demo: stopping (the log stays under " f"{root})", flush=True)
+            stop.cancel()
+            await node.stop("demo finished" if not interrupted else "interrupted")
+            if not (keep_running and not interrupted):
+                count = await _dump(bus, log_path)
         finally:
             await bus.close()
-    _print(summary, count, log_path, time.monotonic() - t0)
+    if not keep_running or interrupted:
+        _print(summary, count, log_path, time.monotonic() - t0)
     return 0
+
+
+async def _progress(node: Node, bars: int, show: bool | None) -> None:
+    """Bars published, orders and fills so far: a tqdm bar on a terminal, else a line
+    at each quarter (``show`` forces one or the other)."""
+    from tqdm import tqdm
+
+    by = {r.name: r for r in node.runners}
+
+    def published(name: str) -> int:
+        r = by.get(name)
+        return 0 if r is None else int(getattr(r.plugin, "published", r.stats.published))
+
+    tty = sys.stderr.isatty() if show is None else show
+    bar = tqdm(total=bars, unit="bar", desc="demo", disable=not tty, file=sys.stderr)
+    quarter = 0
+
+    def line() -> str:
+        return (f"keel demo: {published('marketdata')}/{bars} bars, {published('ema_cross')} "
+                f"orders, {published('paper')} broker events")
+
+    try:
+        while True:
+            n = published("marketdata")
+            if tty:
+                bar.update(n - bar.n)
+                bar.set_postfix(orders=published("ema_cross"),
+                                broker_events=published("paper"), refresh=False)
+            elif bars and n * 4 // bars > quarter and n < bars:
+                quarter = n * 4 // bars
+                print(line(), flush=True)
+            await asyncio.sleep(0.2)
+    finally:  # cancelled when the feed ends (or on Ctrl-C): the final count
+        if tty:
+            bar.update(published("marketdata") - bar.n)
+        bar.close()
+        if not tty:
+            print(line(), flush=True)
+
+
+@contextlib.contextmanager
+def _registered(home: KeelConfig, url: str) -> Iterator[None]:
+    """Write ``servers.json`` (as ``keel servers`` does) unless another keel owns it."""
+    if read_servers_file(home) is not None:
+        yield
+        return
+    path = servers_file(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": os.getpid(), "nats_url": url, "database_url": ""}))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _print_keep(url: str, home: KeelConfig, log_path: Path) -> None:
+    owned = read_servers_file(home)
+    env = "" if owned and owned.get("pid") == os.getpid() else f"KEEL_NATS_URL={url} "
+    print(f"""
+ keel demo --keep: the server and the plugins keep running. In another terminal:
+   {env}keel status                      plugins, state, lag, trading state
+   {env}keel portfolio                   positions and PnL
+   {env}keel tail --from-seq 1 --limit 20
+   {env}keel query risk state
+   {env}keel halt --reason test          (and keel resume --reason test)
+ Ctrl-C here stops it; the log stays in {log_path.parent}.""", flush=True)
 
 
 async def _summary(bus: NatsBus, node: Node) -> dict[str, Any]:
@@ -144,7 +236,8 @@ def _count(stats: dict[str, Any], plugin: str, key: str = "published") -> int:
     return int(stats.get(plugin, {}).get(key, 0))
 
 
-def _print(summary: dict[str, Any], logged: int, log_path: Path, wall: float) -> None:
+def _print(summary: dict[str, Any], logged: int, log_path: Path, wall: float, *,
+           kept: bool = False) -> None:
     stats, pf = summary["plugins"], summary["portfolio"]
     print()
     print("=" * 64)
@@ -162,7 +255,7 @@ def _print(summary: dict[str, Any], logged: int, log_path: Path, wall: float) ->
                 print(f" {key:<19} {_money(pf[key])}")
         positions = [p for p in pf.get("positions", []) if Decimal(str(p.get("qty", 0))) != 0]
         print(" positions           " + (", ".join(
-            f"{p['instrument']} {p['qty']} @ {p.get('avg_price', '?')}"
+            f"{p['instrument']} {p['qty']} @ {_price(p.get('avg_price'), p.get('last_price'))}"
             for p in positions) or "flat"))
     else:
         print(" portfolio           (no answer from the portfolio plugin)")
@@ -173,6 +266,21 @@ def _print(summary: dict[str, Any], logged: int, log_path: Path, wall: float) ->
     print("=" * 64)
     print(f" verify it:  keel replay verify --log-file {log_path}")
     print(f" audit one:  keel audit order <CLIENT_ORDER_ID> --log-file {log_path}")
+    print(" what if?:   keel replay run --plugin ema_cross --set fast=5 "
+          f"--log-file {log_path}")
+    if not kept:
+        print(" live:       keel demo --keep   (leaves it running for keel status, keel tail, "
+              "keel portfolio)")
+
+
+def _price(avg: Any, last: Any) -> str:
+    """An average price at the precision of the instrument's prices (its last price's)."""
+    from .instruments import display_price
+
+    try:
+        return display_price(Decimal(str(avg)), reference=Decimal(str(last)))
+    except Exception:
+        return str(avg)
 
 
 def _money(v: Any) -> str:

@@ -21,12 +21,13 @@ in ``PluginStarted`` and a replay sees exactly the specs the run used.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 
-__all__ = ["DEFAULT_SPEC", "SPEC_FIELD", "InstrumentSpec", "inject_specs", "spec_for"]
+__all__ = ["DEFAULT_SPEC", "SPEC_FIELD", "InstrumentSpec", "display_price", "inject_specs",
+           "spec_for"]
 
 #: The ``Config`` field through which a plugin receives the instrument table.
 SPEC_FIELD = "instrument_specs"
@@ -87,3 +88,24 @@ def inject_specs(raw: Mapping[str, Any], fields: tuple[str, ...],
     if SPEC_FIELD in fields and SPEC_FIELD not in out and specs:
         out[SPEC_FIELD] = dict(specs)
     return out
+
+
+def display_price(price: Decimal, spec: InstrumentSpec | None = None,
+                  reference: Decimal | None = None) -> str:
+    """``price`` as text at the instrument's precision, for people (never for accounting).
+
+    The precision is that of ``spec.tick_size`` if the instrument has a grid,
+    else that of ``reference`` (a price the market quoted, e.g. the last
+    one), else ``price`` is shown as it is. An average price, exact in the
+    books (``105.1702519935211936741656874``), reads ``105.17``. Half-even rounding.
+    """
+    step = spec.tick_size if spec is not None and spec.tick_size is not None else reference
+    if step is None or not step.is_finite():
+        return str(price)
+    exponent = step.as_tuple().exponent
+    if not isinstance(exponent, int):
+        return str(price)
+    try:
+        return str(price.quantize(Decimal(1).scaleb(min(exponent, 0)), rounding=ROUND_HALF_EVEN))
+    except InvalidOperation:
+        return str(price)

@@ -512,6 +512,8 @@ class PluginRunner:
         extra: dict[str, Any] = {}
         with contextlib.suppress(Exception):
             extra = dict(self.plugin.health())
+        with contextlib.suppress(Exception):
+            extra["queries"] = sorted(self.plugin.queries())  # for `keel query`'s errors
         extra["recovered_inputs"] = self.stats.recovered
         extra["redelivered"] = self.stats.redelivered
         extra["last_seq"] = self.stats.last_seq

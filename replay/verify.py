@@ -95,7 +95,8 @@ async def build_plugins(
         instances = life.plugins.get(name)
         if not instances:
             failed.append(PluginReport(name, problems=[
-                "no PluginStarted for it in the log: it never ran in this recording"]))
+                "no PluginStarted for it in the log: it never ran in this recording "
+                f"(plugins in the log: {', '.join(life.names()) or 'none'})"]))
             continue
         try:
             rp = ReplayedPlugin(

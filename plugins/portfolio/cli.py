@@ -6,12 +6,15 @@ import argparse
 import asyncio
 import json
 import sys
+from decimal import Decimal
 from typing import Any
 
 from contracts import query_subject
 from kernel import Command, KeelError, load_config
+from kernel.instruments import InstrumentSpec, display_price, spec_for
 
-__all__ = ["PORTFOLIO_COMMAND", "format_summary", "request_summary"]
+__all__ = ["PORTFOLIO_COMMAND", "UnknownAccountError", "check_account", "format_summary",
+           "request_summary"]
 
 _METRICS = (
     ("equity", "Equity"), ("cash", "Cash"), ("initial_cash", "Initial cash"),
@@ -28,6 +31,16 @@ _COLUMNS = (
     ("last_price", "Last"), ("market_value", "Value"), ("unrealized_pnl", "Unrealized"),
     ("realized_pnl", "Realized"), ("fees", "Fees"), ("fills", "Fills"),
 )
+
+
+class UnknownAccountError(KeelError):
+    """``--account`` names an account the portfolio has never seen."""
+
+    def __init__(self, account: str, known: list[str]) -> None:
+        names = ", ".join(known) if known else "none yet (an account appears with its first fill)"
+        super().__init__(f"unknown account {account!r}; known accounts: {names}")
+        self.account = account
+        self.known = known
 
 
 class PortfolioQueryError(KeelError):
@@ -62,14 +75,35 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def format_summary(summary: dict[str, Any]) -> str:
+def check_account(summary: dict[str, Any], account: str | None) -> None:
+    """Raise ``UnknownAccountError`` if ``account`` was asked for and the portfolio
+    does not know it (it would otherwise show an empty, healthy-looking account)."""
+    known = [str(a) for a in summary.get("accounts", [])]
+    if account and account not in known:
+        raise UnknownAccountError(account, known)
+
+
+def _prices(p: dict[str, Any], specs: dict[str, InstrumentSpec]) -> dict[str, Any]:
+    """A position row with its prices at the instrument's precision (tick size, else the
+    last price's): the average price is exact in the books and can run to 28 digits."""
+    try:
+        last = Decimal(str(p["last_price"])) if p.get("last_price") is not None else None
+        spec = spec_for(specs, str(p.get("instrument")))
+        return {**p, "avg_price": display_price(Decimal(str(p["avg_price"])), spec, last)}
+    except (KeyError, ArithmeticError, ValueError):
+        return p
+
+
+def format_summary(summary: dict[str, Any],
+                   specs: dict[str, InstrumentSpec] | None = None) -> str:
     """The summary as two plain-text tables: positions, then metrics."""
     lines = [f"account {summary.get('account', '?')}"]
     positions = [p for p in summary.get("positions", []) if p.get("qty") not in ("0", None)
                  or p.get("realized_pnl") not in ("0", None)]
     if positions:
+        rows = [_prices(p, specs or {}) for p in positions]
         lines += _table([h for _, h in _COLUMNS],
-                        [[_cell(p.get(k)) for k, _ in _COLUMNS] for p in positions])
+                        [[_cell(p.get(k)) for k, _ in _COLUMNS] for p in rows])
     else:
         lines.append("no positions")
     lines.append("")
@@ -89,24 +123,28 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for a reply")
 
 
-async def _fetch(args: argparse.Namespace) -> Any:
+async def _fetch(args: argparse.Namespace, config: Any) -> Any:
     from kernel.node import open_bus  # the node's bus (NATS, or the embedded server)
 
-    config = load_config(getattr(args, "config", None))
     async with open_bus(config) as bus:
         return await request_summary(bus, args.account, args.timeout)
 
 
 def _run(args: argparse.Namespace) -> int:
+    config = load_config(getattr(args, "config", None))
     try:
-        summary = asyncio.run(_fetch(args))
+        summary = asyncio.run(_fetch(args, config))
+        check_account(summary, args.account)
+    except UnknownAccountError as exc:
+        print(f"keel portfolio: error: {exc}", file=sys.stderr)
+        return 2
     except (KeelError, OSError) as exc:
         print(f"keel portfolio: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(format_summary(summary))
+        print(format_summary(summary, dict(config.instruments)))
     return 0
 
 

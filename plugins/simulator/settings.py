@@ -21,6 +21,7 @@ import msgspec
 from kernel import KeelConfig, PluginHost
 
 from .config import DEFAULT_INITIAL_CASH, BacktestConfig
+from .errors import SimulatorError
 
 __all__ = ["effective", "initial_cash_of", "merge_tables", "plugin_configs"]
 
@@ -36,8 +37,13 @@ def merge_tables(config: KeelConfig | None, strategy: str, pipeline: list[str],
         table = {**file_tables.get(name, {}), **sets.get(name, {})}
         if table:
             plugin[name] = table
-    for name, table in sets.items():  # a --set for a plugin not in the pipeline is kept
-        plugin.setdefault(name, dict(table))
+    for name, table in sets.items():
+        if name == strategy:
+            merged_params.update(table)
+        elif name not in pipeline:
+            keys = ", ".join(f"{name}.{k}" for k in table)
+            raise SimulatorError(f"--set {keys}: no plugin {name!r} in this run; its plugins: "
+                                 f"{', '.join([strategy, *pipeline])}")
     return merged_params, plugin
 
 

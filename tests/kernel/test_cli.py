@@ -189,3 +189,71 @@ def test_trading_pipeline_over_the_cli_and_keel_portfolio(
         for n in nodes:
             n.terminate()
         servers.terminate()
+
+
+def _closed_pipe_run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run keel with stdout a pipe nobody reads any more (as `keel ... | head` after head
+    exited): every write fails with EPIPE."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        return subprocess.run([*KEEL, *args], cwd=ROOT, env=env, stdout=w,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(w)
+
+
+def test_cli_errors_name_what_exists_and_a_broken_pipe_is_quiet(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    plugins = _closed_pipe_run(env, "plugins")
+    assert plugins.returncode == 141 and plugins.stderr == ""
+    servers = Bg(["servers", "--no-postgres"], env, "KEEL_NATS_URL=", tmp_path / "s.log")
+    node = None
+    try:
+        node = Bg(["run", "risk", "portfolio"], env, "keel: running", tmp_path / "node.log")
+        # The issue: `keel query risk state | head` ended in a BrokenPipeError traceback.
+        piped = _closed_pipe_run(env, "query", "risk", "state")
+        assert piped.returncode == 141 and "Traceback" not in piped.stderr, piped.stderr
+
+        unknown_query = keel(env, "query", "portfolio", "nonexistent")
+        assert unknown_query.returncode == 2
+        assert ("plugin 'portfolio' has no query 'nonexistent'; its queries: positions, "
+                "summary") in unknown_query.stderr
+        not_running = keel(env, "query", "paper", "book")
+        assert not_running.returncode == 2 and "keel run paper" in not_running.stderr
+        typo = keel(env, "query", "portfolo", "summary")
+        assert typo.returncode == 2 and "unknown plugin 'portfolo'" in typo.stderr
+        assert "portfolio" in typo.stderr.split("installed plugins:")[1]
+
+        # The issue: `keel portfolio --account <typo>` showed an empty healthy account.
+        account = keel(env, "portfolio", "--account", "defualt")
+        assert account.returncode == 2
+        assert "unknown account 'defualt'; known accounts: none yet" in account.stderr
+        run_typo = keel(env, "run", "rsk")
+        assert run_typo.returncode == 2 and "discovered plugins: " in run_typo.stderr
+        for out in (unknown_query, not_running, typo, account, run_typo):
+            assert "Traceback" not in out.stderr
+    finally:
+        if node is not None:
+            node.terminate()
+        servers.terminate()
+
+
+def test_up_with_no_plugins_configured_runs_the_demo_pipeline_only(tmp_path: Path) -> None:
+    assert not (ROOT / "keel.toml").exists()
+    env = {**os.environ, "KEEL_DATA_DIR": str(tmp_path / "data"),
+           # keel up starts what has no URL; Postgres is not what this test is about.
+           "KEEL_DATABASE_URL": "postgresql://unused@127.0.0.1:9/none"}
+    env.pop("KEEL_NATS_URL", None)
+    env.pop("KEEL_CONFIG", None)
+    up = Bg(["up"], env, "keel: running", tmp_path / "up.log")
+    try:
+        said = "".join(up.lines)
+        assert "no `plugins` in the config: running the demo pipeline" in said
+        running = next(line for line in up.lines if line.startswith("keel: running"))
+        names = running.removeprefix("keel: running ").split(" (")[0].split(", ")
+        assert names == ["notary", "marketdata", "ema_cross", "risk", "execution", "paper",
+                         "portfolio"], "never every installed plugin (test strategies too)"
+    finally:
+        assert up.terminate() == 0, up.log.read_text()

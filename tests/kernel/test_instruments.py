@@ -75,3 +75,20 @@ def test_bad_spec_names_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(f, env={})
     assert info.value.key == "instruments.EURUSD.tick_sise"
+
+
+def test_display_price_shows_an_average_at_the_instruments_precision() -> None:
+    from kernel.instruments import display_price
+
+    avg = Decimal("105.1702519935211936741656874")  # the unrounded average price
+    assert display_price(avg, InstrumentSpec(tick_size=Decimal("0.01"))) == "105.17"
+    assert display_price(avg, InstrumentSpec(tick_size=Decimal("0.25"))) == "105.17"
+    assert display_price(avg, InstrumentSpec(tick_size=Decimal("1"))) == "105"
+    assert display_price(avg, None, reference=Decimal("105.250")) == "105.170"  # last price's
+    assert display_price(Decimal("1.0943349999"), None, Decimal("1.09433")) == "1.09433"
+    assert display_price(Decimal("1.094335"), None, Decimal("1.09433")) == "1.09434"  # half-even
+    assert display_price(Decimal("1.094325"), None, Decimal("1.09433")) == "1.09432"
+    assert display_price(avg) == str(avg)  # nothing to go by: shown as it is
+    # The spec wins over the reference.
+    assert display_price(avg, InstrumentSpec(tick_size=Decimal("0.1")), Decimal("1.001")) == \
+        "105.2"

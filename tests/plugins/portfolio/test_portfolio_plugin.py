@@ -189,3 +189,24 @@ def test_keel_portfolio_command_prints_table_or_json(
     monkeypatch.setitem(sys.modules, "kernel.node", _fake_node({"ok": False, "error": "boom"}))
     assert _run_command([]) == 1
     assert "boom" in capsys.readouterr().err
+
+
+def test_keel_portfolio_prints_the_average_price_at_the_instruments_precision() -> None:
+    from kernel.instruments import InstrumentSpec
+    from plugins.portfolio.cli import UnknownAccountError, check_account
+
+    summary = {"account": "default", "accounts": ["default"], "positions": [
+        {"instrument": "SPY", "qty": "30", "avg_price": "105.1702519935211936741656874",
+         "last_price": "105.31", "market_value": "3159.30", "unrealized_pnl": "4.19",
+         "realized_pnl": "0", "fees": "0", "fills": 3},
+        {"instrument": "EURUSD", "qty": "1000", "avg_price": "1.094335",
+         "last_price": "1.1", "market_value": "1100", "unrealized_pnl": "5.67",
+         "realized_pnl": "0", "fees": "0", "fills": 1}]}
+    text = format_summary(summary, {"EURUSD": InstrumentSpec(tick_size=D("0.00001"))})
+    assert "105.17 " in text and "105.1702519935" not in text  # the last price's precision
+    assert "1.09434" in text  # the tick size's (half-even), not the last price's
+    check_account(summary, "default")
+    check_account(summary, None)
+    with pytest.raises(UnknownAccountError, match="unknown account 'defualt'; known "
+                       "accounts: default"):
+        check_account(summary, "defualt")

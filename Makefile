@@ -6,7 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench soak clean
+
+SOAK_MINUTES ?= 10
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "keel needs Python >= 3.11"'
@@ -32,6 +34,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bus
+
+# The pipeline at a steady rate for SOAK_MINUTES (default 10): soak.csv and
+# soak.png in .keel/soak; fails if memory grows without bound or lag stays up.
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak --minutes $(SOAK_MINUTES) --out .keel/soak
 
 clean:
 	rm -rf $(VENV) .keel

@@ -51,3 +51,11 @@ def test_csv_round_trip_and_png(tmp_path: Path) -> None:
     assert read_csv(tmp_path / "s.csv") == samples
     write_png(tmp_path / "s.png", samples, title="t", feed_end_s=10)
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nats_server_gets_room_for_its_heap_a_keel_process_does_not() -> None:
+    rise = [30.0] * 10 + [44.0] * 10  # +14 MB: the Go heap levelling off higher
+    samples = [(i * 5.0, "rss_mb", proc, mb) for proc in ("nats-server", "risk")
+               for i, mb in enumerate(rise)]
+    verdicts = {v.subject: v for v in judge(samples, warmup_s=0, feed_end_s=200)}
+    assert verdicts["nats-server"].ok and not verdicts["risk"].ok

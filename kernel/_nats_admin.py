@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
@@ -125,6 +126,15 @@ def _stream_error(s: StreamSettings, key: str, exc: APIError) -> ConfigError:
     )
 
 
+def _deliver_config(deliver: DeliverPolicy) -> dict[str, Any]:
+    if isinstance(deliver, int) and not isinstance(deliver, bool):
+        return {"deliver_policy": api.DeliverPolicy.BY_START_SEQUENCE,
+                "opt_start_seq": max(1, deliver)}
+    if deliver == "new":
+        return {"deliver_policy": api.DeliverPolicy.NEW}
+    return {"deliver_policy": api.DeliverPolicy.ALL}
+
+
 async def ensure_consumer(
     nc: Client,
     jsm: JetStreamManager,
@@ -146,7 +156,7 @@ async def ensure_consumer(
     # failure is acked first", and costs one ack per run of messages.
     want = api.ConsumerConfig(
         durable_name=name,
-        deliver_policy=api.DeliverPolicy.NEW if deliver == "new" else api.DeliverPolicy.ALL,
+        **_deliver_config(deliver),
         ack_policy=api.AckPolicy.ALL,
         ack_wait=ack_wait,
         max_deliver=-1,

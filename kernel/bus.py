@@ -16,6 +16,10 @@ Semantics shared by ``NatsBus`` and ``MemoryBus`` (a common test suite in
   acknowledged first.
 * ``request``/``serve`` are live request/reply for queries; they are not
   logged.
+* ``broadcast``/``listen`` are live-only publish/subscribe (heartbeats): not
+  logged, no delivery guarantee, only for listeners present at the time.
+* ``deliver`` of a new consumer may also be a log sequence: delivery starts
+  there (a plugin that warmed up on the history before it).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = [
     "Bus",
     "Delivery",
     "Handler",
+    "Listener",
     "Responder",
     "Subscription",
     "subject_matches",
@@ -59,7 +64,11 @@ class Delivery(msgspec.Struct, frozen=True):
 
 Handler = Callable[[Delivery], Awaitable[None]]
 Responder = Callable[[bytes], Awaitable[bytes]]
-DeliverPolicy = Literal["all", "new"]
+#: Where a new durable consumer starts: the first message, after the last
+#: one, or (an int) at this log sequence.
+DeliverPolicy = Literal["all", "new"] | int
+#: ``listen``'s callback: (subject, payload) of a live-only message.
+Listener = Callable[[str, bytes], Awaitable[None]]
 
 
 @runtime_checkable
@@ -109,6 +118,18 @@ class Bus(Protocol):
 
     async def serve(self, subject: str, responder: Responder) -> Subscription:
         """Answer requests on ``subject``."""
+
+    async def broadcast(self, subject: str, data: bytes) -> None:
+        """Send a live-only message (not logged; only current listeners get it)."""
+
+    async def listen(self, subject: str, listener: Listener) -> Subscription:
+        """Call ``listener`` with every live-only message on ``subject`` (wildcards)."""
+
+    async def tail_seq(self) -> int:
+        """The log's last sequence (0: empty)."""
+
+    async def has_consumer(self, name: str) -> bool:
+        """Whether the durable consumer ``name`` exists (a plugin that ran before)."""
 
     async def close(self) -> None:
         """Drain subscriptions and release connections."""

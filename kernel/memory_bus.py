@@ -21,7 +21,7 @@ import msgspec
 
 from contracts import Event, encode
 
-from .bus import DeliverPolicy, Delivery, Handler, Responder, subject_matches
+from .bus import DeliverPolicy, Delivery, Handler, Listener, Responder, subject_matches
 from .errors import BusClosedError, RequestTimeoutError
 
 __all__ = ["MemoryBus"]
@@ -56,6 +56,17 @@ class _MemorySubscription:
 
     async def stop(self) -> None:
         await self._bus._detach(self._consumer)
+
+
+class _Listening:
+    def __init__(self, listeners: list[tuple[str, Listener]],
+                 entry: tuple[str, Listener]) -> None:
+        self._listeners = listeners
+        self._entry = entry
+
+    async def stop(self) -> None:
+        if self._entry in self._listeners:
+            self._listeners.remove(self._entry)
 
 
 class _Responder:
@@ -98,6 +109,7 @@ class MemoryBus:
         self._routes: dict[str, tuple[_Consumer, ...]] = {}
         self._membership = 0
         self._responders: dict[str, Responder] = {}
+        self._listeners: list[tuple[str, Listener]] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -215,7 +227,10 @@ class MemoryBus:
         self._unlevel()
         consumer = self._consumers.get(name)
         if consumer is None:
-            start = self.last_seq if deliver == "new" else self._base
+            if isinstance(deliver, int) and not isinstance(deliver, bool):
+                start = max(self._base, deliver - 1)  # the cursor: last seq passed
+            else:
+                start = self.last_seq if deliver == "new" else self._base
             consumer = _Consumer(name=name, subjects=tuple(subjects), handler=None, cursor=start)
             self._consumers[name] = consumer
         elif consumer.handler is not None:
@@ -485,6 +500,26 @@ class MemoryBus:
                 return
             self._idle.clear()
             self._wake.set()
+
+    # -- live-only publish/subscribe ---------------------------------------
+    async def broadcast(self, subject: str, data: bytes) -> None:
+        """Hand ``data`` to the current listeners on ``subject`` (not logged)."""
+        if self._closed:
+            raise BusClosedError("MemoryBus is closed")
+        for pattern, listener in list(self._listeners):
+            if subject_matches(pattern, subject):
+                await listener(subject, data)
+
+    async def listen(self, subject: str, listener: Listener) -> _Listening:
+        entry = (subject, listener)
+        self._listeners.append(entry)
+        return _Listening(self._listeners, entry)
+
+    async def has_consumer(self, name: str) -> bool:
+        return name in self._consumers
+
+    async def tail_seq(self) -> int:
+        return self.last_seq
 
     # -- request/reply ---------------------------------------------------
     async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:

@@ -29,7 +29,7 @@ from ._nats_admin import consumer_name, ensure_consumer, ensure_stream, normaliz
 from ._nats_consumer import PullConsumer
 from ._nats_health import ConnectionHealth
 from ._nats_publisher import AckPublisher, with_msg_id
-from .bus import DeliverPolicy, Delivery, Handler, Responder
+from .bus import DeliverPolicy, Delivery, Handler, Listener, Responder
 from .errors import BusClosedError, KeelError, RequestTimeoutError
 from .streams import StreamSettings
 
@@ -308,6 +308,38 @@ class NatsBus:
             await consumer.stop()
             if not self._nc.is_closed:
                 await self._jsm.delete_consumer(self._settings.name, name)
+
+    # -- live-only publish/subscribe ----------------------------------------
+    async def broadcast(self, subject: str, data: bytes) -> None:
+        """Core NATS publish: not logged, only current listeners get it (heartbeats)."""
+        self._check_open()
+        await self._nc.publish(subject, data)
+
+    async def listen(self, subject: str, listener: Listener) -> _Served:
+        """Call ``listener(subject, data)`` for every live-only message on ``subject``."""
+        self._check_open()
+
+        async def on_msg(msg: Msg) -> None:
+            await listener(msg.subject, msg.data)
+
+        served = _Served(await self._nc.subscribe(subject, cb=on_msg))
+        self._served.append(served)
+        return served
+
+    async def tail_seq(self) -> int:
+        """The log stream's last sequence (0: empty)."""
+        self._check_open()
+        info = await self._jsm.stream_info(self._settings.name)
+        return int(info.state.last_seq or 0)
+
+    async def has_consumer(self, name: str) -> bool:
+        """Whether the durable consumer ``name`` exists on the log stream."""
+        self._check_open()
+        try:
+            await self._jsm.consumer_info(self._settings.name, name)
+        except NotFoundError:
+            return False
+        return True
 
     # -- request/reply -----------------------------------------------------
     async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:

@@ -48,6 +48,18 @@ class CaptureBus:
         # an unlogged answer is not deterministic, and verify will say so.
         raise RequestTimeoutError(subject, timeout)
 
+    async def broadcast(self, subject: str, data: bytes) -> None:
+        return None  # live-only traffic has no place in a replay
+
+    async def listen(self, subject: str, listener: Any) -> _Nothing:
+        return _Nothing()
+
+    async def tail_seq(self) -> int:
+        return 0
+
+    async def has_consumer(self, name: str) -> bool:
+        return False
+
     async def close(self) -> None:
         return None
 

@@ -220,6 +220,40 @@ class BusSuite:
         await sub.stop()
         assert got.ids() == [e.id for e in fresh]
 
+    async def test_deliver_from_a_sequence_and_the_tail(self, make_bus: MakeBus) -> None:
+        bus = await make_bus()
+        assert await bus.tail_seq() == 0
+        sent = [tick() for _ in range(4)]
+        seqs = [await bus.publish(ev) for ev in sent]
+        assert await bus.tail_seq() == seqs[-1]
+        assert not await bus.has_consumer("from-seq")
+        got = Collector()
+        sub = await bus.subscribe("from-seq", ["keel.md.>"], got, deliver=seqs[2])
+        assert await bus.has_consumer("from-seq")
+        await got.wait(2)
+        await sub.stop()
+        assert got.ids() == [e.id for e in sent[2:]]
+
+    async def test_broadcast_reaches_listeners_and_is_not_logged(self, make_bus: MakeBus
+                                                                ) -> None:
+        bus = await make_bus()
+        heard: list[tuple[str, bytes]] = []
+        came = asyncio.Event()
+
+        async def listener(subject: str, data: bytes) -> None:
+            heard.append((subject, data))
+            came.set()
+
+        sub = await bus.listen("keelctl.beat.>", listener)
+        await bus.broadcast("keelctl.other", b"no")
+        await bus.broadcast("keelctl.beat.risk", b"yes")
+        await asyncio.wait_for(came.wait(), WAIT)
+        await sub.stop()
+        await bus.broadcast("keelctl.beat.risk", b"after stop")
+        await asyncio.sleep(0.05)
+        assert heard == [("keelctl.beat.risk", b"yes")]
+        assert await bus.tail_seq() == 0  # live-only: nothing logged
+
     async def test_failed_message_is_redelivered_before_later_ones(self, make_bus: MakeBus) -> None:
         bus = await make_bus()
         sent = [tick() for _ in range(5)]

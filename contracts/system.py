@@ -27,6 +27,15 @@ class PluginStarted(Event, frozen=True, kw_only=True, tag="sys.plugin_started"):
     #: > 0: a restart; the plugin rebuilt its state by re-handling its inputs
     #: up to this log sequence (outputs suppressed: they were published before).
     resumed_from_seq: int = 0
+    #: How a first start joined the log: ``beginning`` (every input from the
+    #: first), ``new`` (inputs from ``live_from_seq`` on; earlier ones never
+    #: seen), ``warm-up`` (inputs before ``live_from_seq`` handled with outputs
+    #: suppressed, to rebuild state; live from there). Empty: an older log
+    #: (``beginning``). History inputs (producer ``history``) are always handled
+    #: with outputs suppressed by a ``warm-up`` plugin.
+    start_policy: str = ""
+    #: The first log sequence handled live (0: from the beginning).
+    live_from_seq: int = 0
 
     def subject(self) -> str:
         return f"keel.sys.started.{self.plugin}"
@@ -42,7 +51,8 @@ class PluginStopped(Event, frozen=True, kw_only=True, tag="sys.plugin_stopped"):
 
 
 class Heartbeat(Event, frozen=True, kw_only=True, tag="sys.heartbeat"):
-    """Liveness of a running plugin: its answer to a health request (live only, not logged)."""
+    """Liveness of a running plugin, broadcast every ``interval_s`` and the answer to a
+    health request (live only, never logged)."""
 
     plugin: Symbol
     state: str
@@ -54,6 +64,17 @@ class Heartbeat(Event, frozen=True, kw_only=True, tag="sys.heartbeat"):
     node: str = ""
     #: Plugin-specific health facts, as a JSON object.
     facts_json: str = "{}"
+    #: Inputs its durable consumer holds for it (not yet acknowledged); -1: unknown.
+    pending: int = -1
+    #: Deliveries that were retries of an input.
+    redeliveries: int = 0
+    #: Seconds since it last handled an input (or started).
+    since_progress_s: float = 0.0
+    #: Risk's trading state (ACTIVE, REDUCING, HALTED) where the plugin has one.
+    trading_state: str = ""
+    #: Seconds between two broadcasts (a beat older than three is stale).
+    interval_s: float = 0.0
+    start_policy: str = ""
 
     def subject(self) -> str:
         return f"keelctl.heartbeat.{self.plugin}"

@@ -48,7 +48,15 @@ import msgspec
 import nats
 import pytest
 
-from contracts import Bar, DecodeError, OrderFilled, PortfolioSnapshot, decode, encode
+from contracts import (
+    Bar,
+    DecodeError,
+    OrderFilled,
+    PortfolioSnapshot,
+    decode,
+    encode,
+    to_builtins,
+)
 from kernel.bars import load_bars
 from kernel.config import load_config
 from kernel.embedded import ClusterNode
@@ -427,9 +435,20 @@ def test_partitions_lose_nothing_and_the_pipeline_ends_as_the_backtest(
     # The pipeline resumed after each heal and replays byte for byte.
     assert report.ok, report.text()
     # ... and ended exactly where the backtest of the same bars ends.
+    fills = [to_builtins(ev) for _, ev, _ in log if isinstance(ev, OrderFilled)]
+    bt_fills = [to_builtins(e) for e in bt_events if isinstance(e, OrderFilled)]
+    assert fills == bt_fills, _first_difference(fills, bt_fills)
     live = [data for _, ev, data in log if isinstance(ev, PortfolioSnapshot)]
     expected = [encode(e) for e in bt_events if isinstance(e, PortfolioSnapshot)]
-    assert live[-1] == expected[-1]
+    assert live[-1] == expected[-1], _first_difference([to_builtins(decode(live[-1]))],
+                                                       [to_builtins(decode(expected[-1]))])
     assert live == expected
-    assert [ev.id for _, ev, _ in log if isinstance(ev, OrderFilled)] == [
-        e.id for e in bt_events if isinstance(e, OrderFilled)]
+
+
+def _first_difference(a: list[Any], b: list[Any]) -> str:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            keys = sorted(k for k in set(x) | set(y) if x.get(k) != y.get(k))
+            return f"#{i}: " + "; ".join(f"{k}: live {x.get(k)!r} backtest {y.get(k)!r}"
+                                         for k in keys)
+    return f"lengths: live {len(a)}, backtest {len(b)}"

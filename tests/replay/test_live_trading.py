@@ -112,4 +112,4 @@ async def test_two_process_recording_verifies(fresh_nats, tmp_path: Path) -> Non
     assert wi.returncode == 0, wi.stdout + wi.stderr
     diff = json.loads(wi.stdout)
     assert diff["orders"]["added"] or diff["orders"]["removed"] or diff["orders"]["changed"]
-    assert "default" in diff["pnl"] and "equity_diff" in diff["pnl"]["default"]
+    assert "default" in diff["pnl"] and "equity" in diff["pnl"]["default"]["diff"]

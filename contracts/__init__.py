@@ -7,7 +7,13 @@ from .base import SCHEMA_HEADER, SCHEMA_VERSION, Event, Money, Price, Quantity, 
 from .codec import DecodeError, decode, encode, to_builtins
 from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
 from .integrity import LogSeal, chain_hash, message_digest
-from .intelligence import EmbeddingComputed, RegimeInferred
+from .intelligence import (
+    EmbeddingComputed,
+    ModelCard,
+    ModelRegistered,
+    RegimeInferred,
+    RegimeModelFitted,
+)
 from .market import Bar, Tick
 from .orders import (
     CancelRequested,
@@ -56,6 +62,8 @@ __all__ = [
     "Halt",
     "Heartbeat",
     "LogSeal",
+    "ModelCard",
+    "ModelRegistered",
     "Money",
     "OrderAccepted",
     "OrderCancelled",
@@ -72,6 +80,7 @@ __all__ = [
     "Price",
     "Quantity",
     "RegimeInferred",
+    "RegimeModelFitted",
     "Resume",
     "RiskBreach",
     "Side",

@@ -7,7 +7,7 @@ from typing import Union
 from .base import Event
 from .control import Halt, Resume, RiskBreach, TradingStateChanged
 from .integrity import LogSeal
-from .intelligence import EmbeddingComputed, RegimeInferred
+from .intelligence import EmbeddingComputed, ModelRegistered, RegimeInferred, RegimeModelFitted
 from .market import Bar, Tick
 from .orders import (
     CancelRequested,
@@ -54,6 +54,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     EmbeddingComputed,
     PortfolioSnapshot,
     LogSeal,
+    RegimeModelFitted,
+    ModelRegistered,
 )
 
 AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007

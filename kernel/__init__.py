@@ -22,6 +22,13 @@ from .instruments import InstrumentSpec, spec_for
 from .memory_bus import MemoryBus
 from .nats_bus import BusUnavailableError, NatsBus, server_urls
 from .plugin import Context, NoConfig, Plugin, Query
+from .registry import (
+    ModelNotFoundError,
+    ModelRecord,
+    ModelRegistry,
+    ModelVersionConflictError,
+    open_registry,
+)
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
@@ -41,6 +48,10 @@ __all__ = [
     "KeelError",
     "LiveClock",
     "MemoryBus",
+    "ModelNotFoundError",
+    "ModelRecord",
+    "ModelRegistry",
+    "ModelVersionConflictError",
     "NatsBus",
     "NoConfig",
     "Plugin",
@@ -60,6 +71,7 @@ __all__ = [
     "derive_seed",
     "hookimpl",
     "load_config",
+    "open_registry",
     "plugin_rng",
     "server_urls",
     "spec_for",

@@ -38,7 +38,7 @@ class ForwardFilter:
 
     __slots__ = ("k", "startprob", "step", "transmat")
 
-    def __init__(self, model: RegimeModelFitted) -> None:
+    def __init__(self, model: RegimeModelFitted, *, unrolled: bool = True) -> None:
         k = model.n_states
         fm = np.asarray(model.feature_mean, dtype=np.float64)
         fs = np.asarray(model.feature_std, dtype=np.float64)
@@ -54,7 +54,9 @@ class ForwardFilter:
         self.transmat = [[float(p) for p in row] for row in model.transmat]
         logb = _emissions(dim, [[float(v) for v in m] for m in means],
                           [[[float(v) for v in row] for row in p] for p in precisions], lognorm)
-        if k == 3 and dim == 1:
+        if not unrolled:  # the generic loops (tests compare the two)
+            self.step = _stepper(k, self.startprob, self.transmat, logb, unrolled=False)
+        elif k == 3 and dim == 1:
             self.step = _stepper3_1(self.startprob, self.transmat, [float(m[0]) for m in means],
                                     [float(p[0][0]) for p in precisions], lognorm)
         else:
@@ -112,9 +114,10 @@ def _emissions(dim: int, means: list[list[float]], precisions: list[list[list[fl
     return logbn
 
 
-def _stepper(k: int, startprob: list[float], transmat: list[list[float]],
-             logb: LogB) -> Callable[[list[float] | None, Sequence[float]], list[float]]:
-    if k == 3:
+def _stepper(k: int, startprob: list[float], transmat: list[list[float]], logb: LogB,
+             *, unrolled: bool = True,
+             ) -> Callable[[list[float] | None, Sequence[float]], list[float]]:
+    if k == 3 and unrolled:
         return _stepper3(startprob, transmat, logb)
     exp = math.exp
     columns = [tuple(transmat[i][j] for i in range(k)) for j in range(k)]

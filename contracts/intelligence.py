@@ -135,6 +135,8 @@ class RegimeModelFitted(Event, frozen=True, kw_only=True, tag="intel.regime_mode
     rv_window: int = 20
     #: ``walk_forward`` (the live plugin's refit) or ``offline`` (``keel regime fit``).
     source: str = "walk_forward"
+    #: Whether EM also started once from the previous model's parameters.
+    warm_start: bool = False
 
     def subject(self) -> str:
         return f"keel.model.regime.{self.instrument}"
@@ -163,6 +165,7 @@ class RegimeModelFitted(Event, frozen=True, kw_only=True, tag="intel.regime_mode
             "rv_window": self.rv_window,
             "seed": self.seed,
             "source": self.source,
+            "warm_start": self.warm_start,
         }
         metrics = {"score": self.score, "train_bars": self.train_bars}
         return ModelCard(

@@ -5,7 +5,9 @@ walk-forward refits and by ``keel regime fit`` alike. The features are
 standardised with the training window's own mean and standard deviation
 (nothing from outside the window), EM runs from ``n_init`` seeds
 (``seed, seed + 1, ...``) and the start with the best log-likelihood is
-kept. The states are then put in stable label order (see ``labels``) and the
+kept; a refit also starts EM once from the previous model's parameters
+(a warm start, which keeps it in the same basin when the regimes have not
+moved). The states are then put in stable label order (see ``labels``) and the
 result is a ``RegimeModelFitted`` event body.
 """
 
@@ -23,7 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from contracts import RegimeModelFitted
 
-from .labels import canonical_order, match_previous, state_names
+from .labels import canonical_order, match_previous, state_names, stationary
 
 __all__ = ["FitError", "FitSettings", "data_hash", "fit_model", "library_versions", "raw_emissions"]
 
@@ -87,19 +89,45 @@ def raw_emissions(model: RegimeModelFitted) -> tuple[Array, Array]:
     return means, covars
 
 
-def _best_of(xs: Array, settings: FitSettings, seed: int) -> tuple[Any, float]:
+def _warm_hmm(previous: RegimeModelFitted, settings: FitSettings, mean: Array, std: Array,
+              seed: int) -> Any:
+    """An EM start at the previous model's parameters, in this window's standardisation."""
+    from hmmlearn.hmm import GaussianHMM
+
+    hmm = GaussianHMM(n_components=settings.n_states, covariance_type=settings.covariance_type,
+                      n_iter=settings.n_iter, tol=settings.tol, random_state=seed,
+                      init_params="")
+    raw_means, raw_covars = raw_emissions(previous)
+    covars = raw_covars / np.outer(std, std)
+    hmm.startprob_ = np.asarray(previous.startprob)
+    hmm.transmat_ = np.asarray(previous.transmat)
+    hmm.means_ = (raw_means - mean) / std
+    if settings.covariance_type == "full":
+        hmm.covars_ = covars
+    elif settings.covariance_type == "diag":
+        hmm.covars_ = np.array([np.diag(c) for c in covars])
+    elif settings.covariance_type == "spherical":
+        hmm.covars_ = np.array([np.diag(c).mean() for c in covars])
+    else:  # tied
+        hmm.covars_ = covars.mean(axis=0)
+    return hmm
+
+
+def _best_of(xs: Array, settings: FitSettings, seed: int, warm: Any = None) -> tuple[Any, float]:
     from hmmlearn.hmm import GaussianHMM
 
     best: tuple[Any, float] | None = None
     errors: list[str] = []
-    for i in range(settings.n_init):
-        hmm = GaussianHMM(
-            n_components=settings.n_states,
-            covariance_type=settings.covariance_type,
-            n_iter=settings.n_iter,
-            tol=settings.tol,
-            random_state=seed + i,
-        )
+    starts = [GaussianHMM(
+        n_components=settings.n_states,
+        covariance_type=settings.covariance_type,
+        n_iter=settings.n_iter,
+        tol=settings.tol,
+        random_state=seed + i,
+    ) for i in range(settings.n_init)]
+    if warm is not None:
+        starts.append(warm)
+    for i, hmm in enumerate(starts):
         try:
             with warnings.catch_warnings():
                 # EM restarts that do not converge are expected; the best one is kept.
@@ -107,10 +135,10 @@ def _best_of(xs: Array, settings: FitSettings, seed: int) -> tuple[Any, float]:
                 hmm.fit(xs)
                 score = float(hmm.score(xs))
         except (ValueError, np.linalg.LinAlgError) as exc:
-            errors.append(f"seed {seed + i}: {exc}")
+            errors.append(f"start {i}: {exc}")
             continue
         if not np.isfinite(score):
-            errors.append(f"seed {seed + i}: non-finite log-likelihood")
+            errors.append(f"start {i}: non-finite log-likelihood")
             continue
         if best is None or score > best[1]:
             best = (hmm, score)
@@ -146,6 +174,10 @@ def fit_model(
     if np.any(~(std > 0)):
         raise FitError(instrument, n, "a feature is constant over the training window")
     xs = (rows - mean) / std
+    matched = (previous is not None and previous.n_states == settings.n_states
+               and tuple(previous.features) == settings.features)
+    warm = (_warm_hmm(previous, settings, mean, std, seed + settings.n_init)
+            if matched and previous is not None else None)
     hmm_log = logging.getLogger("hmmlearn")
     level = hmm_log.level
     hmm_log.setLevel(logging.ERROR)  # "not converging" notes of restarts we may discard
@@ -153,7 +185,7 @@ def fit_model(
         # One thread: faster for windows this small (no oversubscription on a
         # busy machine) and the same reduction order on every run.
         with threadpool_limits(limits=1):
-            hmm, total = _best_of(xs, settings, seed)
+            hmm, total = _best_of(xs, settings, seed, warm)
     except ValueError as exc:
         raise FitError(instrument, n, str(exc)) from None
     finally:
@@ -163,8 +195,6 @@ def fit_model(
     raw_means = mean + std * means
     raw_covars = np.outer(std, std) * covars
     ret = settings.features.index("log_return")
-    matched = (previous is not None and previous.n_states == settings.n_states
-               and tuple(previous.features) == settings.features)
     if matched:
         assert previous is not None
         prev_means, prev_covars = raw_emissions(previous)
@@ -177,8 +207,10 @@ def fit_model(
         permutation[raw] = k
     startprob = np.asarray(hmm.startprob_)[order]
     transmat = np.asarray(hmm.transmat_)[np.ix_(order, order)]
+    bars = stationary(transmat) * n
     names = state_names(raw_means[order], raw_covars[order], ret, settings.trend_threshold,
-                        list(previous.labels) if matched and previous is not None else None)
+                        list(previous.labels) if matched and previous is not None else None,
+                        bars)
     return {
         "instrument": instrument,
         "model": model_name,
@@ -200,6 +232,7 @@ def fit_model(
         "data_hash": data_hash(rows),
         "seed": seed,
         "n_init": settings.n_init,
+        "warm_start": warm is not None,
         "score": total / n,
         "libraries": library_versions(),
         "rv_window": settings.rv_window,

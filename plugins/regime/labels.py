@@ -12,7 +12,8 @@ fit returns them in an arbitrary order. After each fit:
    (``match_previous``), so label ``k`` means the same regime across refits;
 3. each state is named from its emission statistics (``state_names``): its
    volatility rank (``LOW_VOL``...``HIGH_VOL``) and its drift relative to
-   its volatility (``TRENDING_UP``, ``TRENDING_DOWN`` or ``RANGING``).
+   its volatility, when significant (``TRENDING_UP``, ``TRENDING_DOWN``,
+   else ``RANGING``).
 
 All functions work on raw-space emissions: ``means`` (K x D) and ``covars``
 (K x D x D) of the features, un-standardised.
@@ -24,7 +25,15 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["VOL_NAMES", "canonical_order", "match_previous", "state_names", "symmetric_kl"]
+__all__ = [
+    "TREND_Z",
+    "VOL_NAMES",
+    "canonical_order",
+    "match_previous",
+    "state_names",
+    "stationary",
+    "symmetric_kl",
+]
 
 Array = NDArray[np.float64]
 
@@ -74,17 +83,33 @@ def match_previous(
     return order
 
 
+def stationary(transmat: Array) -> Array:
+    """The stationary distribution ``pi = pi A`` of a transition matrix."""
+    k = len(transmat)
+    lhs = np.vstack([transmat.T - np.eye(k), np.ones(k)])
+    rhs = np.concatenate([np.zeros(k), [1.0]])
+    pi = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
+    pi = np.clip(pi, 0.0, None)
+    return np.asarray(pi / pi.sum(), dtype=np.float64)
+
+
+#: A drift counts as a trend only this many standard errors from zero.
+TREND_Z = 3.0
+
+
 def state_names(means: Array, covars: Array, ret: int, trend_threshold: float,
-                previous: list[str] | None = None) -> list[str]:
+                previous: list[str] | None = None, bars: Array | None = None) -> list[str]:
     """A name per state (in the given order): volatility rank, then trend.
 
-    Trend: ``mean / vol`` of the log return above ``trend_threshold`` is
-    ``TRENDING_UP``, below its negative ``TRENDING_DOWN``, else ``RANGING``.
-    With ``previous`` (the names of the matched states of the previous
-    model) a state keeps its trend until the statistic clearly leaves it
-    (hysteresis: a ranging state must pass twice the threshold to become
-    trending, a trending one must cross zero), so estimation noise in a
-    refit does not rename a regime. Ranks make the names unique in a model.
+    Trend: a state is ``TRENDING_UP`` (``TRENDING_DOWN``) when its drift per
+    bar over its volatility, ``mean / vol`` of the log return, is above
+    ``trend_threshold`` (below its negative) and, given ``bars`` (the bars
+    the state holds in the training window), the drift is ``TREND_Z``
+    standard errors from zero; otherwise ``RANGING``. With ``previous`` (the
+    names of the matched states of the previous model) a trending state
+    keeps its trend while its drift keeps its sign, and a ranging one needs
+    twice the threshold, so estimation noise in a refit does not rename a
+    regime. Volatility ranks make the names unique in a model.
     """
     k = len(means)
     vols = np.sqrt(covars[:, ret, ret])
@@ -92,8 +117,10 @@ def state_names(means: Array, covars: Array, ret: int, trend_threshold: float,
     names = []
     for s in range(k):
         ratio = float(means[s, ret]) / float(vols[s]) if vols[s] > 0 else 0.0
+        significant = bars is None or abs(ratio) * np.sqrt(max(float(bars[s]), 0.0)) > TREND_Z
         before = _trend_of(previous[s]) if previous is not None else None
-        names.append(f"{VOL_NAMES[k][rank_of[s]]}_{_trend(ratio, trend_threshold, before)}")
+        trend = _trend(ratio, trend_threshold, before, significant)
+        names.append(f"{VOL_NAMES[k][rank_of[s]]}_{trend}")
     return names
 
 
@@ -104,11 +131,13 @@ def _trend_of(name: str) -> str | None:
     return next((t for t in _TRENDS if name.endswith(t)), None)
 
 
-def _trend(ratio: float, threshold: float, before: str | None) -> str:
+def _trend(ratio: float, threshold: float, before: str | None, significant: bool) -> str:
     if before == "TRENDING_UP" and ratio > 0.0:
         return before
     if before == "TRENDING_DOWN" and ratio < 0.0:
         return before
+    if not significant:
+        return "RANGING"
     if before == "RANGING":
         threshold *= 2.0
     if ratio > threshold:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import msgspec
 import pytest
 
-from contracts import Bar, Event
+from contracts import Bar, Event, decode, encode
 from kernel import StreamSettings
 from kernel.embedded import EmbeddedPostgres, NatsServer
-from kernel.logfile import LogWriter
+from kernel.logfile import LogReader, LogRecord, LogWriter
 from kernel.nats_bus import NatsBus
 from kernel.registry import ModelRegistry, follow_models, rebuild_models
 
@@ -37,8 +38,9 @@ async def _wait_rows(registry: ModelRegistry, n: int) -> None:
 
 
 def _events() -> list[Event]:
+    one = Decimal(1)
     bar = Bar(id="md-1", ts=1, producer="md", instrument="X", open_ts=0, interval_ns=1,
-              open=1, high=1, low=1, close=1, volume=1)  # type: ignore[arg-type]
+              open=one, high=one, low=one, close=one, volume=one)
     return [
         registered(card(version=1), 1),
         bar,  # not a model event: not under keel.model.>
@@ -68,8 +70,6 @@ async def test_live_rows_follow_the_log_and_a_rebuild_equals_them(
         with LogWriter(path, source="KEEL") as writer:
             async for d in bus.read(["keel.>"], from_seq=1, to_seq=last):
                 writer.write_delivery(d)
-        from kernel.logfile import LogReader
-        from contracts import decode
         events = [decode(r.data) for r in LogReader(path) if r.subject.startswith("keel.model.")]
         await rebuilt.put(card(name="stale"), event_id="x", created_ts=0)  # emptied first
         rows, problems = await rebuild_models(rebuilt, events)
@@ -103,8 +103,6 @@ def test_cli_list_show_export_and_rebuild(postgres_server: EmbeddedPostgres, tmp
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "models.keellog"
     with LogWriter(path, source="test") as writer:
-        from kernel.logfile import LogRecord
-        from contracts import encode
         for seq, event in enumerate(_events(), 1):
             writer.write(LogRecord(seq, event.subject(), 0, {}, encode(event)))
     assert main(["project", "rebuild", "models", "--log-file", str(path)]) == 0

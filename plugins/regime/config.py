@@ -34,12 +34,12 @@ class RegimeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     #: Bars a fit is trained on (the last W feature rows).
     train_window: Annotated[int, msgspec.Meta(ge=50)] = 2000
     #: Refit every N bars (0: never fit; use logged models only).
-    refit_every: Annotated[int, msgspec.Meta(ge=0)] = 500
+    refit_every: Annotated[int, msgspec.Meta(ge=0)] = 2000
     #: Seeded EM starts per fit; the best log-likelihood is kept.
     n_init: Annotated[int, msgspec.Meta(ge=1)] = 5
     #: EM iterations and tolerance per start.
     n_iter: Annotated[int, msgspec.Meta(ge=1)] = 100
-    tol: Annotated[float, msgspec.Meta(gt=0)] = 1e-4
+    tol: Annotated[float, msgspec.Meta(gt=0)] = 1e-2
     covariance_type: Literal["full", "diag", "spherical", "tied"] = "full"
     #: |drift / volatility| per bar above which a regime is named TRENDING_UP/DOWN.
     trend_threshold: Annotated[float, msgspec.Meta(ge=0)] = 0.05

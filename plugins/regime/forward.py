@@ -18,6 +18,7 @@ for one and two features: a step costs about a microsecond for K = 3.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -80,8 +81,8 @@ def _emissions(dim: int, means: list[list[float]], precisions: list[list[list[fl
                lognorm: list[float]) -> LogB:
     """``x -> [log b_j(x)]`` for each state, unrolled for one or two features."""
     if dim == 1:
-        params1 = [(m[0], p[0][0] * 0.5, c) for m, p, c in zip(means, precisions, lognorm,
-                                                            strict=True)]
+        params1 = [(m[0], p[0][0] * 0.5, c)
+                   for m, p, c in zip(means, precisions, lognorm, strict=True)]
 
         def logb1(x: Sequence[float]) -> list[float]:
             x0 = x[0]
@@ -120,16 +121,17 @@ def _stepper(k: int, startprob: list[float], transmat: list[list[float]], logb: 
     if k == 3 and unrolled:
         return _stepper3(startprob, transmat, logb)
     exp = math.exp
+    mul = operator.mul
     columns = [tuple(transmat[i][j] for i in range(k)) for j in range(k)]
 
     def step(alpha: list[float] | None, x: Sequence[float]) -> list[float]:
         lb = logb(x)
         top = max(lb)
         if alpha is None:
-            pred = startprob
+            pred: Sequence[float] = startprob
         else:
-            pred = [sum([a * t for a, t in zip(alpha, col, strict=True)]) for col in columns]
-        a = [p * exp(v - top) for p, v in zip(pred, lb, strict=True)]
+            pred = [sum(map(mul, alpha, col)) for col in columns]
+        a = [p * exp(v - top) for p, v in zip(pred, lb)]  # noqa: B905 (equal lengths)
         total = sum(a)
         if not total > 0.0:
             return _restart(lb, top)

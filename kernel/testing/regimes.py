@@ -19,7 +19,7 @@ import numpy as np
 
 from contracts import Bar
 
-__all__ = ["THREE_REGIMES", "RegimeSpec", "SwitchingSeries", "oracle_filter", "switching_bars"]
+__all__ = ["FAST_REGIMES", "THREE_REGIMES", "RegimeSpec", "SwitchingSeries", "oracle_filter", "switching_bars"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,15 @@ THREE_REGIMES = RegimeSpec(
     means=(0.0005, 0.0, -0.001),
     vols=(0.005, 0.01, 0.02),
     transmat=((0.995, 0.003, 0.002), (0.003, 0.994, 0.003), (0.002, 0.004, 0.994)),
+)
+
+
+#: Three well-separated regimes that switch often (expected stays of 50 bars),
+#: so a few thousand bars hold many episodes of each: for walk-forward tests.
+FAST_REGIMES = RegimeSpec(
+    means=(0.001, 0.0, -0.004),
+    vols=(0.004, 0.01, 0.025),
+    transmat=((0.98, 0.01, 0.01), (0.01, 0.98, 0.01), (0.01, 0.01, 0.98)),
 )
 
 

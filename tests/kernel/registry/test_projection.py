@@ -123,3 +123,25 @@ def test_cli_list_show_export_and_rebuild(postgres_server: EmbeddedPostgres, tmp
     assert main(["models", "show", "missing"]) == 2
     err = capsys.readouterr().err
     assert "model missing is not in the registry" in err and "Traceback" not in err
+
+
+async def test_keel_up_follows_model_events_when_a_database_is_configured(
+    db_url: str, tmp_path: Path,
+) -> None:
+    from kernel import KeelConfig, MemoryBus
+    from kernel.registry.commands import follow_if_database
+
+    bus = MemoryBus()
+    assert await follow_if_database(KeelConfig(data_dir=str(tmp_path)), bus) is None
+    found = await follow_if_database(KeelConfig(database_url=db_url, data_dir=str(tmp_path)),
+                                     bus)
+    assert found is not None
+    sub, registry = found
+    try:
+        await bus.publish(registered(card()))
+        await bus.wait_idle()
+        await _wait_rows(registry, 1)
+    finally:
+        await sub.stop()
+        await registry.close()
+        await bus.close()

@@ -10,7 +10,7 @@ import pytest
 
 from contracts import RegimeInferred, RegimeModelFitted
 from kernel.testing.harness import Harness
-from kernel.testing.regimes import RegimeSpec, switching_bars
+from kernel.testing.regimes import FAST_REGIMES, switching_bars
 from plugins.regime import RegimePlugin
 
 pytestmark = pytest.mark.timeout(600)
@@ -18,13 +18,8 @@ pytestmark = pytest.mark.timeout(600)
 #: The first fit, then 10 walk-forward refits.
 WINDOW, EVERY, FITS = 3000, 1000, 11
 
-#: Stationary, three well-separated regimes that switch often enough for a
-#: 3000-bar window to hold many episodes of each (expected stays of 50 bars).
-SPEC = RegimeSpec(
-    means=(0.001, 0.0, -0.004),
-    vols=(0.004, 0.01, 0.025),
-    transmat=((0.98, 0.01, 0.01), (0.01, 0.98, 0.01), (0.01, 0.01, 0.98)),
-)
+#: Stationary, three well-separated regimes, many episodes per window.
+SPEC = FAST_REGIMES
 
 
 async def test_each_true_regime_keeps_its_label_across_ten_refits() -> None:

@@ -19,7 +19,14 @@ import numpy as np
 
 from contracts import Bar
 
-__all__ = ["FAST_REGIMES", "THREE_REGIMES", "RegimeSpec", "SwitchingSeries", "oracle_filter", "switching_bars"]
+__all__ = [
+    "FAST_REGIMES",
+    "THREE_REGIMES",
+    "RegimeSpec",
+    "SwitchingSeries",
+    "oracle_filter",
+    "switching_bars",
+]
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,13 @@
 Plugins import only from here (and ``contracts``).
 """
 
+from . import telemetry
+from .audit import ChainBuilder, order_chain
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
 from .commands import Command
 from .config import KeelConfig, config_hash, convert_config, load_config
+from .control import Confirmation, NotConfirmedError, publish_confirmed
 from .errors import (
     BusClosedError,
     ConfigError,
@@ -37,9 +40,11 @@ __all__ = [
     "Bus",
     "BusClosedError",
     "BusUnavailableError",
+    "ChainBuilder",
     "Clock",
     "Command",
     "ConfigError",
+    "Confirmation",
     "Context",
     "Delivery",
     "IdSource",
@@ -54,6 +59,7 @@ __all__ = [
     "ModelVersionConflictError",
     "NatsBus",
     "NoConfig",
+    "NotConfirmedError",
     "Plugin",
     "PluginError",
     "PluginHost",
@@ -72,8 +78,11 @@ __all__ = [
     "hookimpl",
     "load_config",
     "open_registry",
+    "order_chain",
     "plugin_rng",
+    "publish_confirmed",
     "server_urls",
     "spec_for",
     "subject_matches",
+    "telemetry",
 ]

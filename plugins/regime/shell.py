@@ -12,7 +12,7 @@ from kernel import Context, Plugin, Query
 
 from .config import RegimeConfig
 from .core import InstrumentSnapshot, RegimeCore
-from .views import NoRegimeError, model_view, posterior_view
+from .views import model_view, no_regime, posterior_view
 
 __all__ = ["RegimePlugin"]
 
@@ -66,7 +66,7 @@ class RegimePlugin(Plugin):
         tr = self.core.trackers.get(instrument)
         if tr is None or tr.last is None:
             known = sorted(i for i, t in self.core.trackers.items() if t.last is not None)
-            raise NoRegimeError(instrument, "posterior", known)
+            raise no_regime(instrument, "posterior", known)
         return posterior_view(tr.last)
 
     async def _q_model(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +75,7 @@ class RegimePlugin(Plugin):
         tr = self.core.trackers.get(instrument)
         if tr is None or tr.model is None:
             known = sorted(i for i, t in self.core.trackers.items() if t.model is not None)
-            raise NoRegimeError(instrument, "model", known)
+            raise no_regime(instrument, "model", known)
         view = model_view(tr.model)
         view["pending_version"] = tr.fitted.version if tr.fitted is not None else None
         return view

@@ -9,19 +9,18 @@ from contracts import RegimeInferred, RegimeModelFitted
 
 from .fit import raw_emissions
 
-__all__ = ["NoRegimeError", "model_view", "posterior_view"]
+__all__ = ["model_view", "no_regime", "posterior_view"]
 
 
-class NoRegimeError(LookupError):
-    """Nothing known yet for ``instrument`` (no posterior, or no model)."""
+def no_regime(instrument: str, what: str, known: list[str]) -> LookupError:
+    """The error a query answers for an instrument with nothing yet.
 
-    def __init__(self, instrument: str, what: str, known: list[str]) -> None:
-        self.instrument = instrument
-        self.what = what
-        self.known = known
-        super().__init__(
-            f"no {what} for instrument {instrument!r} yet; instruments with one: "
-            f"{', '.join(known) or 'none'}")
+    A plain ``LookupError``: request/reply carries the class name, and callers
+    (the gateway answers 404 for it) match on the standard one.
+    """
+    return LookupError(
+        f"no {what} for instrument {instrument!r} yet; instruments with one: "
+        f"{', '.join(known) or 'none'}")
 
 
 def posterior_view(event: RegimeInferred) -> dict[str, Any]:

@@ -45,6 +45,14 @@ from .system import (
     PluginStopped,
     TimerFired,
 )
+from .venue import (
+    ContractOffered,
+    InstrumentListed,
+    LinkState,
+    VenueLinkChanged,
+    VenueMessage,
+    VenueRequest,
+)
 
 __all__ = [
     "CONTROL_PREFIX",
@@ -55,12 +63,15 @@ __all__ = [
     "AnyEvent",
     "Bar",
     "CancelRequested",
+    "ContractOffered",
     "DeadLetter",
     "DecodeError",
     "EmbeddingComputed",
     "Event",
     "Halt",
     "Heartbeat",
+    "InstrumentListed",
+    "LinkState",
     "LogSeal",
     "ModelCard",
     "ModelRegistered",
@@ -90,6 +101,9 @@ __all__ = [
     "TimerFired",
     "TradingState",
     "TradingStateChanged",
+    "VenueLinkChanged",
+    "VenueMessage",
+    "VenueRequest",
     "chain_hash",
     "dead_letter_subject",
     "decode",

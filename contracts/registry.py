@@ -27,6 +27,13 @@ from .system import (
     PluginStopped,
     TimerFired,
 )
+from .venue import (
+    ContractOffered,
+    InstrumentListed,
+    VenueLinkChanged,
+    VenueMessage,
+    VenueRequest,
+)
 
 __all__ = ["EVENT_TYPES", "AnyEvent", "event_type", "tag_of"]
 
@@ -56,6 +63,11 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LogSeal,
     RegimeModelFitted,
     ModelRegistered,
+    VenueMessage,
+    VenueRequest,
+    VenueLinkChanged,
+    InstrumentListed,
+    ContractOffered,
 )
 
 AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007

@@ -5,6 +5,7 @@ Plugins import only from here (and ``contracts``).
 
 from . import telemetry
 from .audit import ChainBuilder, order_chain
+from .bars import BarData, BarDataError, BarSet, Calendar, load_bars
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
 from .commands import Command
@@ -37,9 +38,13 @@ from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
 
 __all__ = [
+    "BarData",
+    "BarDataError",
+    "BarSet",
     "Bus",
     "BusClosedError",
     "BusUnavailableError",
+    "Calendar",
     "ChainBuilder",
     "Clock",
     "Command",
@@ -76,6 +81,7 @@ __all__ = [
     "convert_config",
     "derive_seed",
     "hookimpl",
+    "load_bars",
     "load_config",
     "open_registry",
     "order_chain",

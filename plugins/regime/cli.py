@@ -16,7 +16,7 @@ from kernel import Command, ConfigError, KeelConfig, KeelError, convert_config, 
 
 from .config import RegimeConfig
 from .core import settings_of
-from .data import file_sha256, read_closes
+from .data import read_closes
 from .features import FeatureState
 from .fit import FitError, fit_model
 from .forward import ForwardFilter
@@ -37,7 +37,7 @@ def _config(keel: KeelConfig, args: argparse.Namespace) -> RegimeConfig:
 def fit_file(path: str, instrument: str, config: RegimeConfig, *, window: int | None,
              seed: int, version: int, previous: RegimeModelFitted | None) -> RegimeModelFitted:
     """Fit a model on the last ``window`` bars of a file (all when None): the offline fit."""
-    closes = read_closes(path)
+    closes = read_closes(path, instrument)
     fs = FeatureState(tuple(config.features), config.rv_window)
     rows, ts = [], []
     for t, c in zip(closes.ts, closes.close, strict=True):
@@ -53,7 +53,7 @@ def fit_file(path: str, instrument: str, config: RegimeConfig, *, window: int | 
         np.array(rows, dtype=np.float64), settings=settings_of(config), instrument=instrument,
         model_name=config.model_name(instrument), version=version, seed=seed,
         start_ts=ts[0], end_ts=ts[-1], previous=previous, source="offline")
-    fields["data_hash"] = file_sha256(path)
+    fields["data_hash"] = closes.sha256 or fields["data_hash"]
     digest = fields["data_hash"][:12]
     return RegimeModelFitted(
         id=f"regime-cli-{instrument}-v{version}-{digest}", ts=ts[-1], producer="regime-cli",
@@ -138,7 +138,7 @@ async def _fit(args: argparse.Namespace) -> int:
 
 def _print_fit(model: RegimeModelFitted, args: argparse.Namespace, *, logged: int | None) -> None:
     view = model_view(model)
-    closes = read_closes(args.data)
+    closes = read_closes(args.data, args.instrument)
     fs = FeatureState(tuple(model.features), model.rv_window)
     rows = [r for r in (fs.update(c) for c in closes.close) if r is not None]
     posterior = ForwardFilter(model).run(rows)

@@ -4,8 +4,8 @@
                                             [--file csv|parquet|none]
 
 Generates seeded one-minute random-walk bars, runs ``ema_cross`` (fast 10,
-slow 30, qty 100000, next_open) through strategy, risk, execution, paper and
-portfolio, and in the same run a plain loop of the same rule; prints bars/s
+slow 30, qty 100000, next_open, initial cash 1000000) through strategy, risk,
+execution, paper and portfolio, and in the same run a plain loop of the same rule; prints bars/s
 of both and the ratio, and checks both gave the same fills and realized PnL.
 With ``--file`` (default csv) the bars are first written to a file and read
 back through ``kernel.load_bars`` (timed separately: the reader's share of
@@ -95,8 +95,9 @@ def main() -> None:
     opens = [Decimal(m) / div for m in data.open.tolist()]
     closes = [Decimal(m) / div for m in data.close.tolist()]
     qty = Decimal(100_000)
+    # 100 000 EURUSD is ~110 000 of exposure: a 1 000 000 account (risk checks buying power)
     kw = {"strategy": "ema_cross", "params": {"fast": 10, "slow": 30, "qty": "100000"},
-          "fill": "next_open"}
+          "fill": "next_open", "initial_cash": "1000000"}
     loop_rates: list[float] = []
     rates: list[float] = []
     for _ in range(args.repeat):

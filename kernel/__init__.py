@@ -36,6 +36,7 @@ from .registry import (
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
+from .venues import VenueCapabilities
 
 __all__ = [
     "BarData",
@@ -77,6 +78,7 @@ __all__ = [
     "SimClock",
     "StreamSettings",
     "Subscription",
+    "VenueCapabilities",
     "config_hash",
     "convert_config",
     "derive_seed",

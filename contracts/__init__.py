@@ -5,7 +5,14 @@ This package imports only the standard library and msgspec.
 
 from .base import SCHEMA_HEADER, SCHEMA_VERSION, Event, Money, Price, Quantity, Symbol
 from .codec import DecodeError, decode, encode, to_builtins
-from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
+from .control import (
+    Halt,
+    Resume,
+    RiskBreach,
+    RiskLimitsScaled,
+    TradingState,
+    TradingStateChanged,
+)
 from .integrity import LogSeal, chain_hash, message_digest
 from .intelligence import (
     EmbeddingComputed,
@@ -110,6 +117,7 @@ __all__ = [
     "RegimeModelFitted",
     "Resume",
     "RiskBreach",
+    "RiskLimitsScaled",
     "Side",
     "Symbol",
     "Tick",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Union
 
 from .base import Event
-from .control import Halt, Resume, RiskBreach, TradingStateChanged
+from .control import Halt, Resume, RiskBreach, RiskLimitsScaled, TradingStateChanged
 from .integrity import LogSeal
 from .intelligence import EmbeddingComputed, ModelRegistered, RegimeInferred, RegimeModelFitted
 from .market import Bar, Tick
@@ -66,6 +66,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     LogSeal,
     RegimeModelFitted,
     ModelRegistered,
+    RiskLimitsScaled,
     OrderTriggered,
     OrderUpdated,
     OrderExpired,

@@ -1,12 +1,15 @@
-"""The regime plugin inside a backtest: ``--plugins regime``, the report's regime chart, replay."""
+"""The regime plugin inside a backtest: ``--plugins regime``, the report's regime chart, risk's
+regime scaling, replay."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from contracts import RiskLimitsScaled, decode
 from kernel.cli import main
 from kernel.logfile import LogReader
 from kernel.testing.regimes import FAST_REGIMES, switching_bars
@@ -59,13 +62,19 @@ def test_keel_backtest_plugins_regime_and_its_log_replays(
     sets = [f"--set=regime.{k}={v}" for k, v in SMALL.items()]
     code = main(["backtest", "--data", str(data), "--instrument", "EURUSD",
                  "--strategy", "regime_ema", "--param", "fast=5", "--param", "slow=20",
-                 "--param", "qty=10", "--plugins", "regime", *sets, "--json",
+                 "--param", "qty=10", "--plugins", "regime", *sets,
+                 '--set=risk.regime_scale={"HIGH_VOL": "0.5", "MID_VOL": "0.8"}',
+                 "--set=risk.max_position=100", "--json",
                  "--log", "bt.keellog", "--report", "rep"])
     out = capsys.readouterr().out
     assert code == 0, out
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["config"]["pipeline"][0] == "regime"
     assert (tmp_path / "rep" / "regime.png").exists()
+    scaled = [decode(r.data) for r in LogReader(tmp_path / "bt.keellog")
+              if r.subject == "keel.risk.scaled.EURUSD"]
+    assert scaled and all(isinstance(e, RiskLimitsScaled) for e in scaled)
+    assert {e.scale for e in scaled} <= {Decimal("0.5"), Decimal("0.8"), Decimal(1)}
     assert main(["replay", "verify", "--log-file", "bt.keellog"]) == 0
     text = capsys.readouterr().out
     assert "VERIFIED" in text and "regime" in text

@@ -144,5 +144,5 @@ def test_risk_reads_regimes_only_when_scaling_is_configured() -> None:
 
 
 def test_a_negative_scale_names_the_key() -> None:
-    with pytest.raises(ConfigError, match="regime_scale.HIGH_VOL must be >= 0"):
+    with pytest.raises(ConfigError, match=r"regime_scale\.HIGH_VOL must be >= 0"):
         convert_config({"regime_scale": {"HIGH_VOL": "-1"}}, RiskConfig, prefix="plugin.risk")

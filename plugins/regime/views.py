@@ -69,6 +69,7 @@ def model_view(model: RegimeModelFitted) -> dict[str, Any]:
         "train_end_ts": model.train_end_ts,
         "train_bars": model.train_bars,
         "data_hash": model.data_hash,
+        "weights_sha256": model.model_card().weights_sha256,
         "score": model.score,
         "seed": model.seed,
         "n_init": model.n_init,

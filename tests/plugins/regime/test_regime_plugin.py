@@ -104,6 +104,8 @@ async def test_queries_current_and_model() -> None:
         assert current["label"] == last.label and current["model_version"] == last.model_version
         model = await q["model"]({"instrument": "SYN"})
         assert model["version"] == last.model_version
+        adopted = plugin.core.trackers["SYN"].model
+        assert model["weights_sha256"] == adopted.model_card().weights_sha256
         assert len(model["transmat"]) == 3 and all(len(r) == 3 for r in model["transmat"])
         assert [s["label"] for s in model["states"]] == last.labels
         assert all(s["volatility"] > 0 for s in model["states"])

@@ -34,9 +34,11 @@ __all__ = [
 #: 2: ``OrderRequested.operator``, ``CancelRequested.operator``.
 #: 3: order types, time in force, contingent lists (``OrderRequested`` fields,
 #: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
-#: 4: ``DataImported``; ``PluginStarted.start_policy``/``live_from_seq``;
+#: 4: ``RegimeInferred`` confidence, model_version, labels; ``RegimeModelFitted``,
+#: ``ModelRegistered``; ``RiskLimitsScaled``.
+#: 5: ``DataImported``; ``PluginStarted.start_policy``/``live_from_seq``;
 #: ``Heartbeat`` liveness fields (pending, redeliveries, progress, trading state).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

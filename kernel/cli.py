@@ -190,7 +190,10 @@ def _kernel_commands() -> list[Command]:
                        help="after the summary, keep the server and plugins running (for "
                        "keel status, tail, portfolio) until Ctrl-C")
 
+    from .registry.commands import registry_commands
+
     return [
+        *registry_commands(),
         Command("plugins", "list discovered plugins and versions", plugins, _cmd_plugins),
         Command("up", "start servers (if no URL) and the enabled plugins", up, _cmd_up),
         Command(

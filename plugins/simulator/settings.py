@@ -62,7 +62,7 @@ def plugin_configs(cfg: BacktestConfig, host: PluginHost) -> dict[str, Any]:
         if value is not None:
             forced[key] = value
     defaults: dict[str, Any] = {"instruments": list(cfg.instruments), "account": cfg.account,
-                                "fill": "next_open", "initial_cash": DEFAULT_INITIAL_CASH}
+                                "fill": "next_open", "initial_cash": _account_cash(cfg)}
     out: dict[str, Any] = {}
     for name in [cfg.strategy, *cfg.pipeline]:
         cls = host.get(name)
@@ -81,6 +81,19 @@ def plugin_configs(cfg: BacktestConfig, host: PluginHost) -> dict[str, Any]:
                 raw[key] = value
         out[name] = host.configure(name, raw, instruments=cfg.instrument_specs)
     return out
+
+
+def _account_cash(cfg: BacktestConfig) -> Any:
+    """The account's starting cash for every plugin that keeps one (strategy sizing,
+    risk's buying power, portfolio): the flag, else the portfolio's table, else any
+    table of the run that sets it, else the default. One account, one figure."""
+    if cfg.initial_cash is not None:
+        return cfg.initial_cash
+    tables = [cfg.plugin.get("portfolio", {}), *cfg.plugin.values(), cfg.params]
+    for table in tables:
+        if "initial_cash" in table:
+            return table["initial_cash"]
+    return DEFAULT_INITIAL_CASH
 
 
 def initial_cash_of(cfg: BacktestConfig, configs: dict[str, Any]) -> Decimal:

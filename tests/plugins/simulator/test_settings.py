@@ -59,6 +59,9 @@ def test_keel_toml_is_read_as_live(tmp_path: Path, capsys: pytest.CaptureFixture
     assert s["instruments"] == ["EURUSD"]  # the data is named as the strategy trades it
     assert plugins["paper"]["fee_bps"] == "2" and s["fill_model"] == "bar_close"
     assert s["initial_cash"] == "50000" and plugins["portfolio"]["initial_cash"] == "50000"
+    # One account, one starting cash: strategy sizing and risk's buying power use it too.
+    assert plugins["risk"]["initial_cash"] == "50000"
+    assert plugins["ema_cross"]["initial_cash"] == "50000"
     assert plugins["risk"]["max_order_qty"] == "500"
     assert s["rejections"] > 0 and s["fills"] == 0  # risk refuses qty 1000 > 500, as live
     assert s["config"]["seed"] == 7

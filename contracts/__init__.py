@@ -9,7 +9,7 @@ from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
 from .integrity import LogSeal, chain_hash, message_digest
 from .intelligence import EmbeddingComputed, RegimeInferred
 from .market import Bar, Tick
-from .order_rules import list_ids, order_problem
+from .order_rules import OrderFault, list_ids, order_fault, order_problem
 from .orders import (
     CONDITIONAL_TYPES,
     LIMIT_TYPES,
@@ -84,6 +84,7 @@ __all__ = [
     "OrderAccepted",
     "OrderCancelled",
     "OrderExpired",
+    "OrderFault",
     "OrderFilled",
     "OrderRejected",
     "OrderRequested",
@@ -120,6 +121,7 @@ __all__ = [
     "health_subject",
     "list_ids",
     "message_digest",
+    "order_fault",
     "order_problem",
     "query_subject",
     "subject_for",

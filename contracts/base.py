@@ -34,7 +34,9 @@ __all__ = [
 #: 2: ``OrderRequested.operator``, ``CancelRequested.operator``.
 #: 3: order types, time in force, contingent lists (``OrderRequested`` fields,
 #: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
-SCHEMA_VERSION = 3
+#: 4: ``RegimeInferred`` confidence, model_version, labels; ``RegimeModelFitted``,
+#: ``ModelRegistered``; ``RiskLimitsScaled``.
+SCHEMA_VERSION = 4
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

@@ -51,7 +51,11 @@ import pytest
 from contracts import (
     Bar,
     DecodeError,
+    OrderAccepted,
     OrderFilled,
+    OrderRejected,
+    OrderRequested,
+    OrderSubmitted,
     PortfolioSnapshot,
     decode,
     encode,
@@ -435,9 +439,10 @@ def test_partitions_lose_nothing_and_the_pipeline_ends_as_the_backtest(
     # The pipeline resumed after each heal and replays byte for byte.
     assert report.ok, report.text()
     # ... and ended exactly where the backtest of the same bars ends.
-    fills = [to_builtins(ev) for _, ev, _ in log if isinstance(ev, OrderFilled)]
-    bt_fills = [to_builtins(e) for e in bt_events if isinstance(e, OrderFilled)]
-    assert fills == bt_fills, _first_difference(fills, bt_fills)
+    for kind in (OrderRequested, OrderAccepted, OrderRejected, OrderSubmitted, OrderFilled):
+        got = [to_builtins(ev) for _, ev, _ in log if isinstance(ev, kind)]
+        want = [to_builtins(e) for e in bt_events if isinstance(e, kind)]
+        assert got == want, f"{kind.__name__} " + _first_difference(got, want)
     live = [data for _, ev, data in log if isinstance(ev, PortfolioSnapshot)]
     expected = [encode(e) for e in bt_events if isinstance(e, PortfolioSnapshot)]
     assert live[-1] == expected[-1], _first_difference([to_builtins(decode(live[-1]))],

@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -35,12 +35,14 @@ __all__ = [
 
 @contextlib.asynccontextmanager
 async def embedded_servers(
-    config: KeelConfig, *, postgres: bool = True
+    config: KeelConfig, *, postgres: bool = True,
+    on_started: Callable[[Any], None] | None = None,
 ) -> AsyncIterator[KeelConfig]:
     """Start embedded servers for whatever has no URL; yield the config pointing at them.
 
     If another ``keel`` process already runs embedded servers on this data dir,
-    they are used instead of starting a second set.
+    they are used instead of starting a second set. ``on_started`` is handed
+    the ``EmbeddedServers`` this call started (not called when it started none).
     """
     need_nats = not config.nats_url
     need_pg = postgres and not config.database_url
@@ -61,6 +63,8 @@ async def embedded_servers(
     servers = EmbeddedServers(config.data_dir, nats=need_nats, postgres=need_pg,
                               sync_always=config.stream.sync_always)
     await asyncio.to_thread(servers.start)
+    if on_started is not None:
+        on_started(servers)
     try:
         config = msgspec.structs.replace(
             config,
@@ -121,15 +125,30 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
 
 
 async def serve_embedded(config: KeelConfig, *, postgres: bool = True) -> int:
+    """``keel servers``: start the servers, print their URLs, and supervise them until
+    SIGINT/SIGTERM (exit 0) or until one dies (said on stderr, exit 1: the others are
+    stopped and ``servers.json`` removed, so nothing advertises a dead server)."""
+    from .supervise import watch
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with embedded_servers(config, postgres=postgres) as cfg:
+    started: list[Any] = []
+    async with embedded_servers(config, postgres=postgres, on_started=started.append) as cfg:
         print(f"KEEL_NATS_URL={cfg.nats_url}", flush=True)
         if cfg.database_url:
             print(f"KEEL_DATABASE_URL={cfg.database_url}", flush=True)
-        await stop.wait()
+        if not started:
+            print("keel servers: using the servers another keel process runs on "
+                  f"{config.data_dir} (it supervises them)", flush=True)
+            await stop.wait()
+            return 0
+        died = await watch(started[0], stop)
+    if died is not None:
+        print(f"keel servers: {died}\nkeel servers: stopped the others and removed "
+              f"{servers_file(config)}; restart with `keel servers`", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -257,3 +257,22 @@ def test_up_with_no_plugins_configured_runs_the_demo_pipeline_only(tmp_path: Pat
                          "portfolio"], "never every installed plugin (test strategies too)"
     finally:
         assert up.terminate() == 0, up.log.read_text()
+
+
+def test_keel_servers_says_when_its_nats_server_died(env: dict[str, str], tmp_path: Path) -> None:
+    """The issue: `keel servers` kept advertising a nats-server that had died."""
+    servers = Bg(["servers", "--no-postgres"], env, "KEEL_NATS_URL=", tmp_path / "s.log")
+    data = Path(env["KEEL_DATA_DIR"])
+    assert (data / "servers.json").exists()
+    pid = int((data / "nats" / "nats-server.pid").read_text().strip())
+    os.kill(pid, signal.SIGKILL)
+    code = servers.p.wait(timeout=30)
+    assert servers.p.stdout is not None
+    servers.p.stdout.close()
+    err = servers.log.read_text()
+    assert code == 1, err
+    assert f"keel servers: nats-server (pid {pid}) died (killed by signal 9)" in err
+    assert "removed" in err and not (data / "servers.json").exists()
+    # Nothing advertises it: a command needing the bus says there is none.
+    out = keel(env, "status")
+    assert out.returncode == 2 and "keel servers" in out.stderr

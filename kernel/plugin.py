@@ -53,7 +53,13 @@ class Context:
         self.rng = rng
         self.ids = ids
         self.log = log
+        #: True while the kernel re-handles inputs whose effects already happened
+        #: (state rebuilt after a restart, or after a handler raised): outputs are
+        #: discarded then, and a handler that does I/O of its own must skip it.
+        self.rebuilding = False
         self._outputs: list[Event] | None = None
+        #: How ``publish`` sends outside a handler (the runner's retrying publish).
+        self._send: Callable[[Event], Awaitable[None]] | None = None
 
     def event(self, cls: type[E], /, **fields: Any) -> E:
         """Build an event stamped with a kernel id, event time, producer and causation."""
@@ -75,9 +81,18 @@ class Context:
         self._outputs.append(event)
 
     async def publish(self, event: Event) -> None:
-        """Publish now (outside handlers: sources, start-up); queue it inside one."""
+        """Publish now (outside handlers: sources, start-up); queue it inside one.
+
+        Outside a handler, under a runner, a publish the bus does not
+        acknowledge is retried with the same id (so never stored twice) while
+        the bus is unreachable, up to ``stream.max_outage_s``; then the plugin
+        fails and its process exits non-zero. A source loop therefore keeps its
+        place across a bus outage by simply awaiting this.
+        """
         if self._outputs is not None:
             self._outputs.append(event)
+        elif self._send is not None:
+            await self._send(event)
         else:
             await self.bus.publish(event)
 
@@ -123,6 +138,10 @@ class Plugin:
     def on_event(self, event: Event) -> Awaitable[None] | None:
         """Handle one input. Raise to have it redelivered (then dead-lettered).
 
+        A handler that raises is atomic: the kernel puts the plugin's state
+        back as it was before the input (``kernel.rollback``) and discards the
+        outputs it emitted, so a retry sees exactly what the first attempt saw.
+
         Write it as ``async def`` if it awaits anything, else as a plain
         ``def``: in-process (backtests, replay) a plain handler is called
         without a coroutine per input, which is markedly faster.
@@ -152,7 +171,13 @@ class Plugin:
         return {}
 
     def snapshot(self) -> bytes | None:
-        """Serialised state for replay to start from (``None``: not supported)."""
+        """Serialised state for restarts, replay and rollbacks (``None``: not supported).
+
+        Must cover all the state ``on_event`` changes: a restart and a rollback
+        after a failed handler restore it and re-handle the inputs after it.
+        Without it the kernel deep-copies the instance's attributes for
+        rollbacks, or, if they cannot be copied, cannot roll back at all.
+        """
         return None
 
     def restore(self, state: bytes) -> None:

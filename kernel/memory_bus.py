@@ -13,7 +13,6 @@ is what the simulator and replay rely on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,7 +21,7 @@ import msgspec
 from contracts import Event, encode
 
 from .bus import DeliverPolicy, Delivery, Handler, Responder, subject_matches
-from .errors import BusClosedError, RequestTimeoutError
+from .errors import BusClosedError, PluginFailedError, RequestTimeoutError
 
 __all__ = ["MemoryBus"]
 
@@ -445,6 +444,8 @@ class MemoryBus:
                 else:
                     await consumer.handler(msgspec.structs.replace(delivery, attempt=attempt))
                 return
+            except PluginFailedError:
+                raise  # the plugin stopped for good: nothing to retry
             except Exception:
                 # Same as JetStream: not acked, so it is delivered again; later
                 # messages wait. Yield so other tasks (and close()) can run.
@@ -506,6 +507,11 @@ class MemoryBus:
         if self._task is not None:
             self._wake.set()
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                if self._error is None:
+                    raise  # not surfaced by wait_idle(): report it here
             self._task = None

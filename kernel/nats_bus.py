@@ -10,7 +10,7 @@ feed ``health()``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any
 
 from nats.aio.client import Client
@@ -31,6 +31,7 @@ from ._nats_health import ConnectionHealth
 from ._nats_publisher import AckPublisher, with_msg_id
 from .bus import DeliverPolicy, Delivery, Handler, Responder
 from .errors import BusClosedError, KeelError, RequestTimeoutError
+from .lease import KvLease, acquire_lease
 from .streams import StreamSettings
 
 __all__ = ["BusUnavailableError", "NatsBus"]
@@ -300,6 +301,18 @@ class NatsBus:
             await consumer.stop()
             if not self._nc.is_closed:
                 await self._jsm.delete_consumer(self._settings.name, name)
+
+    # -- exclusive leases --------------------------------------------------
+    async def lease(self, name: str, holder: str, *, ttl_s: float,
+                    on_lost: Callable[[str], None]) -> KvLease:
+        """Take the exclusive lease ``name`` for ``holder`` (``kernel.lease``).
+
+        Raises ``LeaseHeldError`` naming the live holder; ``on_lost(holder)``
+        is called if another instance takes it over later.
+        """
+        self._check_open()
+        return await acquire_lease(self._nc, name, holder, ttl_s=ttl_s, on_lost=on_lost,
+                                   replicas=self._settings.replicas)
 
     # -- request/reply -----------------------------------------------------
     async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:

@@ -113,11 +113,21 @@ class Node:
                 tracing=config.telemetry.enabled,
                 node=self.node_name,
                 snapshot_every=config.snapshot_every,
+                max_outage_s=config.stream.max_outage_s,
+                lease_ttl_s=config.lease_ttl_s,
+                on_failure=self._plugin_failed,
             )
             for n in names
         ]
         self._stop = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
+        #: (plugin, reason) of every plugin that failed for good; non-empty: exit non-zero.
+        self.failures: list[tuple[str, str]] = []
+
+    def _plugin_failed(self, runner: PluginRunner, reason: str) -> None:
+        """A plugin cannot go on: stop the node, which then exits non-zero."""
+        self.failures.append((runner.name, reason))
+        self.request_stop()
 
     async def start(self) -> None:
         started: list[PluginRunner] = []
@@ -164,12 +174,14 @@ class Node:
                 await runner.wait_source()
 
     async def stop(self, reason: str = "shutdown") -> None:
-        """Drain and stop every plugin, last started first."""
+        """Drain and stop every plugin, last started first; plugins that ask to
+        (``Plugin.stop_last``, e.g. the notary) after all the others."""
         if self._timer_task is not None:
             self._timer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer_task
-        for runner in reversed(self.runners):
+        order = sorted(reversed(self.runners), key=lambda r: r.cls.stop_last)
+        for runner in order:
             try:
                 await asyncio.wait_for(runner.stop(reason), self.config.drain_timeout_s)
             except TimeoutError:
@@ -178,8 +190,8 @@ class Node:
                 log.error("%s did not drain within %ss (a handler that never returns?); "
                           "its in-flight input is unacknowledged and will be redelivered",
                           runner.name, self.config.drain_timeout_s)
-            except Exception:
-                log.exception("stopping %s failed", runner.name)
+            except Exception as exc:
+                log.error("stopping %s failed: %s: %s", runner.name, type(exc).__name__, exc)
 
     def health(self) -> list[dict[str, Any]]:
         return [r.health() for r in self.runners]

@@ -116,13 +116,16 @@ class Plugin:
 
     Class attributes: ``name`` (unique, a subject token), ``version``,
     ``Config`` (a frozen msgspec Struct with ``forbid_unknown_fields=True``;
-    its defaults are the plugin's defaults) and ``description``.
+    its defaults are the plugin's defaults), ``description`` and ``stop_last``.
     """
 
     name: ClassVar[str]
     version: ClassVar[str] = "0.0.0"
     description: ClassVar[str] = ""
     Config: ClassVar[type[msgspec.Struct]] = NoConfig
+    #: Stopped after every other plugin of its node, so it sees their stops
+    #: (a plugin that records the whole log, such as the notary).
+    stop_last: ClassVar[bool] = False
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

@@ -432,20 +432,32 @@ class PluginRunner(RunnerLifecycle):
     def health(self) -> dict[str, Any]:
         facts = asdict(self.stats)
         facts.update(
-            plugin=self.name, version=self.cls.version, node=self.node, config_hash=self.config_hash
+            plugin=self.name, version=self.cls.version, node=self.node,
+            config_hash=self.config_hash, atomic=self._rollback.mode,
         )
         with contextlib.suppress(Exception):
             facts["plugin"] = self.name
             facts.update(self.plugin.health())
         return facts
 
-    def heartbeat(self) -> Heartbeat:
-        """This runner's health as a ``Heartbeat`` (the answer to ``keel status``)."""
+    def heartbeat(self, pending: int | None = None) -> Heartbeat:
+        """This runner's health as a ``Heartbeat`` (the answer to ``keel status``).
+
+        Besides the plugin's own facts: ``pending`` (inputs not yet acknowledged
+        by its consumer, when known), ``redeliveries``, ``retrying_seq`` and
+        ``attempt`` (an input being retried now: a stuck input shows here),
+        ``unpublished`` (outputs waiting for the bus), ``rollbacks`` and
+        ``atomic`` (how a failed handler is rolled back: snapshot, copy or off).
+        """
         extra: dict[str, Any] = {}
         with contextlib.suppress(Exception):
             extra = dict(self.plugin.health())
-        extra["recovered_inputs"] = self.stats.recovered
         s = self.stats
+        extra.update(recovered_inputs=s.recovered, redeliveries=s.redeliveries,
+                     retrying_seq=s.retrying_seq, attempt=s.attempt, unpublished=s.unpublished,
+                     rollbacks=s.rollbacks, atomic=self._rollback.mode)
+        if pending is not None:
+            extra["pending"] = pending
         now = self.clock.now_ns()
         return Heartbeat(
             id=self.ids.natural("heartbeat", s.handled, now), ts=now, producer=self.name,
@@ -455,4 +467,10 @@ class PluginRunner(RunnerLifecycle):
         )
 
     async def _health_responder(self, _: bytes) -> bytes:
-        return encode(self.heartbeat())
+        pending: int | None = None
+        count = getattr(self.bus, "consumer_pending", None)
+        if count is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(0.5):
+                    pending = int(await count(self.consumer))
+        return encode(self.heartbeat(pending))

@@ -137,14 +137,14 @@ class RunnerLifecycle:
             log.exception("%s: source loop failed", self.name)
             self.fail(f"source loop: {type(exc).__name__}: {exc}")
 
-    async def _publish_retrying(self, event: Event) -> None:
-        """Publish outside a handler, retrying with the same id through a bus outage."""
+    async def _publish_retrying(self, event: Event) -> int:
+        """Publish outside a handler, retrying with the same id through a bus outage;
+        return the event's log sequence."""
         since = 0.0
         delay = 0.1
         while True:
             try:
-                await self.bus.publish(event)
-                return
+                return await self.bus.publish(event)
             except PublishError as exc:
                 now = time.monotonic()
                 since = since or now

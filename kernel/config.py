@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -29,6 +29,7 @@ __all__ = [
     "config_hash",
     "convert_config",
     "load_config",
+    "recorded_config_hash",
 ]
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -173,3 +174,16 @@ def _error(prefix: str, path: str, problem: str, source: str,
 def config_hash(config: msgspec.Struct) -> str:
     """Stable short hash of a validated config (recorded in ``PluginStarted``)."""
     return hashlib.blake2b(msgspec.json.encode(config), digest_size=8).hexdigest()
+
+
+def recorded_config_hash(config: msgspec.Struct, recorded_keys: Collection[str]) -> str:
+    """``config_hash`` over only the keys a recorded config had, in field order.
+
+    A plugin whose ``Config`` gained a field (with a default: the schema rule for
+    configs too) hashes differently now, though the recorded run's settings are
+    unchanged. Comparing this with the recorded hash tells "same settings, newer
+    Config" from "a default or a value changed".
+    """
+    values = msgspec.to_builtins(config)
+    kept = {k: values[k] for k in config.__struct_fields__ if k in recorded_keys and k in values}
+    return hashlib.blake2b(msgspec.json.encode(kept), digest_size=8).hexdigest()

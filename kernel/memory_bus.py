@@ -109,6 +109,7 @@ class MemoryBus:
         self._partial: tuple[Delivery, tuple[_Consumer, ...], int, int] | None = None
         #: Where every active consumer is, when ``pump_nowait`` last left them level.
         self._level: int | None = None
+        self._kv: dict[tuple[str, str], bytes] = {}
 
     # -- log -------------------------------------------------------------
     @property
@@ -486,6 +487,13 @@ class MemoryBus:
                 return
             self._idle.clear()
             self._wake.set()
+
+    # -- key-value records outside the log -------------------------------
+    async def kv_put(self, bucket: str, key: str, value: bytes) -> None:
+        self._kv[bucket, key] = bytes(value)
+
+    async def kv_get(self, bucket: str, key: str) -> bytes | None:
+        return self._kv.get((bucket, key))
 
     # -- request/reply ---------------------------------------------------
     async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:

@@ -19,7 +19,8 @@ from nats.aio.subscription import Subscription as NatsSubscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
-from nats.js.errors import NotFoundError
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
 from nats.js.manager import JetStreamManager
 from nats.nuid import NUID
 
@@ -89,6 +90,7 @@ class NatsBus:
         )
         self._subs: dict[str, PullConsumer] = {}
         self._served: list[_Served] = []
+        self._kvs: dict[str, KeyValue] = {}
         self._closed = False
 
     @classmethod
@@ -313,6 +315,33 @@ class NatsBus:
         self._check_open()
         return await acquire_lease(self._nc, name, holder, ttl_s=ttl_s, on_lost=on_lost,
                                    replicas=self._settings.replicas)
+
+    # -- small key-value records outside the log --------------------------
+    async def kv_put(self, bucket: str, key: str, value: bytes) -> None:
+        """Store ``value`` under ``bucket``/``key`` (JetStream KV; the bucket is created
+        on first use, one revision kept). For state that must live outside the log
+        stream, such as the notary's anchor."""
+        self._check_open()
+        kv = self._kvs.get(bucket)
+        if kv is None:
+            js = self._nc.jetstream()
+            try:
+                kv = await js.key_value(bucket)
+            except BucketNotFoundError:
+                kv = await js.create_key_value(bucket=bucket, history=1,
+                                               replicas=self._settings.replicas)
+            self._kvs[bucket] = kv
+        await kv.put(key, value)
+
+    async def kv_get(self, bucket: str, key: str) -> bytes | None:
+        """The value under ``bucket``/``key`` (None: no such bucket or key)."""
+        self._check_open()
+        try:
+            kv = self._kvs.get(bucket) or await self._nc.jetstream().key_value(bucket)
+            entry = await kv.get(key)
+        except (BucketNotFoundError, KeyNotFoundError):
+            return None
+        return entry.value
 
     # -- request/reply -----------------------------------------------------
     async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:

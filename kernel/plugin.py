@@ -59,7 +59,7 @@ class Context:
         self.rebuilding = False
         self._outputs: list[Event] | None = None
         #: How ``publish`` sends outside a handler (the runner's retrying publish).
-        self._send: Callable[[Event], Awaitable[None]] | None = None
+        self._send: Callable[[Event], Awaitable[int]] | None = None
 
     def event(self, cls: type[E], /, **fields: Any) -> E:
         """Build an event stamped with a kernel id, event time, producer and causation."""
@@ -80,8 +80,10 @@ class Context:
             )
         self._outputs.append(event)
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Event) -> int | None:
         """Publish now (outside handlers: sources, start-up); queue it inside one.
+
+        Returns the event's log sequence when published now, None when queued.
 
         Outside a handler, under a runner, a publish the bus does not
         acknowledge is retried with the same id (so never stored twice) while
@@ -91,10 +93,10 @@ class Context:
         """
         if self._outputs is not None:
             self._outputs.append(event)
-        elif self._send is not None:
-            await self._send(event)
-        else:
-            await self.bus.publish(event)
+            return None
+        if self._send is not None:
+            return await self._send(event)
+        return await self.bus.publish(event)
 
     def set_timer(self, name: str, at_ns: int) -> None:
         self.clock.set_timer(name, at_ns)

@@ -21,11 +21,18 @@ from typing import Any
 from .bus import Bus
 from .clock import LiveClock
 from .config import KeelConfig
-from .errors import KeelError
+from .errors import ConfigError, KeelError
 from .host import PluginHost
 from .runner import PluginRunner
 
-__all__ = ["NoBusError", "Node", "open_bus", "read_servers_file", "servers_file"]
+__all__ = [
+    "NoBusError",
+    "Node",
+    "check_data_dir",
+    "open_bus",
+    "read_servers_file",
+    "servers_file",
+]
 
 log = logging.getLogger("keel.node")
 
@@ -34,16 +41,37 @@ class NoBusError(KeelError):
     """No NATS URL is configured and no embedded server is running."""
 
 
+def check_data_dir(config: KeelConfig, *, create: bool = False) -> Path:
+    """``data_dir`` as a usable directory path (created with ``create``).
+
+    Raises ``ConfigError`` naming ``data_dir`` when it, or a folder above it,
+    is a regular file, or it cannot be created.
+    """
+    path = Path(config.data_dir)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            below = "is" if part == path else f"is below {part}, which is"
+            raise ConfigError("data_dir", f"{path} {below} a file, not a directory; set "
+                              "data_dir (or KEEL_DATA_DIR) to a directory")
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError("data_dir", f"cannot create {path}: {exc.strerror or exc}"
+                              ) from None
+    return path
+
+
 def servers_file(config: KeelConfig) -> Path:
     """Where ``keel servers``/``keel up`` record the URLs of the servers they run."""
-    return Path(config.data_dir) / "servers.json"
+    return check_data_dir(config) / "servers.json"
 
 
 def read_servers_file(config: KeelConfig) -> dict[str, Any] | None:
     path = servers_file(config)
     try:
         info: dict[str, Any] = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (OSError, ValueError):
         return None
     pid = info.get("pid")
     if not isinstance(pid, int) or not _alive(pid):

@@ -20,7 +20,7 @@ from contracts import DecodeError, Halt, Resume, decode, query_subject, to_built
 from .config import KeelConfig
 from .errors import RequestTimeoutError
 from .host import PluginHost
-from .node import Node, open_bus, read_servers_file, servers_file
+from .node import Node, check_data_dir, open_bus, read_servers_file, servers_file
 
 __all__ = [
     "embedded_servers",
@@ -58,6 +58,7 @@ async def embedded_servers(
         return
     from .embedded import EmbeddedServers
 
+    check_data_dir(config, create=True)
     servers = EmbeddedServers(config.data_dir, nats=need_nats, postgres=need_pg,
                               sync_always=config.stream.sync_always)
     await asyncio.to_thread(servers.start)

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from kernel.anchor import Anchor
+from kernel.commands import positive_int
 from kernel.config import load_config
 from kernel.logfile import LogWriter
 
@@ -29,11 +30,11 @@ def add_source_args(p: argparse.ArgumentParser, *, ranges: bool = True) -> None:
                    help="read a log file (from `keel replay dump`) instead of NATS")
     if ranges:
         r = p.add_mutually_exclusive_group()
-        r.add_argument("--from-seq", type=int, default=None, metavar="N",
+        r.add_argument("--from-seq", type=positive_int, default=None, metavar="N",
                        help="first log sequence to check/compare")
         r.add_argument("--from-time", default=None, metavar="T",
                        help="first storage time to check (ns or ISO-8601)")
-        p.add_argument("--to-seq", type=int, default=None, metavar="M",
+        p.add_argument("--to-seq", type=positive_int, default=None, metavar="M",
                        help="last log sequence to read")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 

@@ -130,11 +130,20 @@ class StreamSource(LogSource):
         import nats
 
         if self._nc is None:
+            errors: list[str] = []
+
+            async def on_error(exc: Exception) -> None:
+                # nats-py's default callback prints a traceback per attempt; the
+                # failure is reported once, below, as a SourceError.
+                errors.append(f"{type(exc).__name__}: {exc}")
+
             try:
                 self._nc = await nats.connect(server_urls(self.url), connect_timeout=2,
-                                              max_reconnect_attempts=3)
+                                              max_reconnect_attempts=3, error_cb=on_error)
             except Exception as exc:
-                raise SourceError(f"cannot connect to NATS at {self.url}: {exc}") from None
+                cause = errors[-1] if errors else str(exc)
+                raise SourceError(f"cannot connect to NATS at {self.url}: {cause}; is the "
+                                  "server running and the URL (KEEL_NATS_URL) right?") from None
         return self._nc.jetstream()  # type: ignore[attr-defined]
 
     async def info(self) -> tuple[int, int, int]:

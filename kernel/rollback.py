@@ -69,8 +69,8 @@ class RollbackError(Exception):
 class Rollback:
     """One plugin's checkpoint and journal."""
 
-    __slots__ = ("_clock", "_ctx", "_rng", "_rng_state", "_state", "_timers", "every",
-                 "journal", "mode", "plugin")
+    __slots__ = ("_clock", "_ctx", "_rng", "_rng_state", "_state", "_timers", "_warned",
+                 "every", "journal", "mode", "plugin", "why_off")
 
     def __init__(self, plugin: Plugin, ctx: Context, clock: Clock) -> None:
         self.plugin = plugin
@@ -84,6 +84,9 @@ class Rollback:
         self.every = _MIN_EVERY
         self._state: Any = None
         self._timers: dict[str, int] = {}
+        self._warned = False
+        #: Why atomicity is off (mode ``off``), for the warning and health.
+        self.why_off = ""
         self._rng_state: Any = None
 
     @property
@@ -138,9 +141,8 @@ class Rollback:
 
     def _off(self, why: str) -> None:
         if self.mode != "off":
-            log.warning("%s: handler atomicity is off: %s. A handler that raises leaves its "
-                        "state as the failed attempt left it; implement snapshot()/restore() "
-                        "to make it atomic", self.plugin.name, why)
+            log.info("%s: handler atomicity is off: %s", self.plugin.name, why)
+            self.why_off = why
         self.mode, self._state = "off", None
         self.journal.clear()
         self.every = _MAX_EVERY
@@ -159,6 +161,12 @@ class Rollback:
             attrs.clear()
             attrs.update(copy.deepcopy(self._state, self._shared()))
         else:
+            if not self._warned:
+                self._warned = True
+                log.warning("%s: a handler raised and its state cannot be rolled back (%s): "
+                            "the retry runs on the state the failed attempt left. Implement "
+                            "snapshot()/restore() to make its handlers atomic",
+                            self.plugin.name, self.why_off)
             return []
         self._rng.setstate(self._rng_state)
         self._clock.restore_timers(self._timers)

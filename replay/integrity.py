@@ -127,7 +127,9 @@ class IntegrityChecker:
         r.last_seq = seq
         self._pending[seq] = message_digest(seq, rec.subject, rec.data)
         if event is None:
-            self._issue("undecodable", seq, f"payload on {rec.subject} is not a keel event")
+            # Not a breach of the log: a bad producer published it (plugins dead-letter it).
+            self._issue("undecodable", seq, f"payload on {rec.subject} is not a keel event",
+                        error=False)
             return
         key = hash(event.id)
         prior = self._ids.get(key)

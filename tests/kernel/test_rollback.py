@@ -153,7 +153,7 @@ async def test_a_plugin_whose_state_cannot_be_copied_gets_no_atomicity_and_says_
     with caplog.at_level(logging.WARNING, logger="keel.runner"):
         _, runner, _ = await run(LockedBook, {1}, bars=3)
     assert runner.health()["atomic"] == "off"
-    assert "handler atomicity is off" in caplog.text and "cannot be copied" in caplog.text
+    assert "cannot be rolled back" in caplog.text and "cannot be copied" in caplog.text
     # Documented: the retry ran on the state the failed attempt left (one extra count).
     assert runner.plugin.sent == 4  # type: ignore[attr-defined]
 

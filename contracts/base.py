@@ -31,7 +31,10 @@ __all__ = [
     "Symbol",
 ]
 
-SCHEMA_VERSION = 1
+#: 2: ``OrderRequested.operator``, ``CancelRequested.operator``.
+#: 3: order types, time in force, contingent lists (``OrderRequested`` fields,
+#: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
+SCHEMA_VERSION = 3
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

@@ -13,10 +13,13 @@ from .orders import (
     CancelRequested,
     OrderAccepted,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderRequested,
     OrderSubmitted,
+    OrderTriggered,
+    OrderUpdated,
 )
 from .portfolio import PortfolioSnapshot
 from .system import (
@@ -26,6 +29,13 @@ from .system import (
     PluginStarted,
     PluginStopped,
     TimerFired,
+)
+from .venue import (
+    ContractOffered,
+    InstrumentListed,
+    VenueLinkChanged,
+    VenueMessage,
+    VenueRequest,
 )
 
 __all__ = ["EVENT_TYPES", "AnyEvent", "event_type", "tag_of"]
@@ -54,6 +64,14 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     EmbeddingComputed,
     PortfolioSnapshot,
     LogSeal,
+    OrderTriggered,
+    OrderUpdated,
+    OrderExpired,
+    VenueMessage,
+    VenueRequest,
+    VenueLinkChanged,
+    InstrumentListed,
+    ContractOffered,
 )
 
 AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007

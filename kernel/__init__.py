@@ -3,10 +3,14 @@
 Plugins import only from here (and ``contracts``).
 """
 
+from . import telemetry
+from .audit import ChainBuilder, order_chain
+from .bars import BarData, BarDataError, BarSet, Calendar, load_bars
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
 from .commands import Command
 from .config import KeelConfig, config_hash, convert_config, load_config
+from .control import Confirmation, NotConfirmedError, publish_confirmed
 from .errors import (
     BusClosedError,
     ConfigError,
@@ -25,14 +29,21 @@ from .plugin import Context, NoConfig, Plugin, Query
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
+from .venues import VenueCapabilities
 
 __all__ = [
+    "BarData",
+    "BarDataError",
+    "BarSet",
     "Bus",
     "BusClosedError",
     "BusUnavailableError",
+    "Calendar",
+    "ChainBuilder",
     "Clock",
     "Command",
     "ConfigError",
+    "Confirmation",
     "Context",
     "Delivery",
     "IdSource",
@@ -43,6 +54,7 @@ __all__ = [
     "MemoryBus",
     "NatsBus",
     "NoConfig",
+    "NotConfirmedError",
     "Plugin",
     "PluginError",
     "PluginHost",
@@ -55,13 +67,18 @@ __all__ = [
     "SimClock",
     "StreamSettings",
     "Subscription",
+    "VenueCapabilities",
     "config_hash",
     "convert_config",
     "derive_seed",
     "hookimpl",
+    "load_bars",
     "load_config",
+    "order_chain",
     "plugin_rng",
+    "publish_confirmed",
     "server_urls",
     "spec_for",
     "subject_matches",
+    "telemetry",
 ]

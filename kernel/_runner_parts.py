@@ -50,7 +50,7 @@ class RunnerStats:
     #: Inputs re-handled at start to rebuild state after a restart.
     recovered: int = 0
     #: Deliveries of an input after its first (handler retries, redeliveries).
-    redeliveries: int = 0
+    redelivered: int = 0
     #: The input being retried now (0: none) and its latest attempt.
     retrying_seq: int = 0
     attempt: int = 0

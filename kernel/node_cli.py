@@ -102,7 +102,10 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
                 f"keel: NATS {config.nats_url}  Postgres {config.database_url or '-'}", flush=True
             )
         bus = await stack.enter_async_context(open_bus(config))
-        node = Node(config, host, chosen, bus)
+        # A plugin with a NATS user of its own gets a connection of its own.
+        buses = {n: await stack.enter_async_context(open_bus(config, name=f"keel-{n}", who=n))
+                 for n in chosen if n in config.nats_auth}
+        node = Node(config, host, chosen, bus, buses=buses)
         node.install_signal_handlers()
         await node.start()
         print(f"keel: running {', '.join(chosen)} (Ctrl-C to stop)", flush=True)
@@ -153,7 +156,7 @@ async def status(config: KeelConfig, *, as_json: bool, timeout: float) -> int:
             stuck += f"{r['unpublished']} outputs waiting for the bus "
         print(
             f"{r['plugin']:<16} {r.get('state', '?'):<12} {r.get('handled', ''):>8} "
-            f"{r.get('pending', ''):>8} {r.get('errors', ''):>7} {r.get('redeliveries', ''):>7} "
+            f"{r.get('pending', ''):>8} {r.get('errors', ''):>7} {r.get('redelivered', ''):>7} "
             f"{r.get('dead_lettered', ''):>5}  {r.get('node', '')} {stuck}{r.get('last_error', '')}"
         )
     return 0
@@ -187,7 +190,16 @@ async def tail(
     return 0
 
 
-async def publish_control(config: KeelConfig, what: str, reason: str, operator: str) -> int:
+async def publish_control(
+    config: KeelConfig, what: str, reason: str, operator: str, *, timeout: float = 5.0,
+    risk: str = "risk",
+) -> int:
+    """Publish a halt/resume and wait for risk to log its effect (exit 0), else exit 1.
+
+    The command stays logged either way and applies when risk next runs.
+    """
+    from .control import NotConfirmedError, publish_confirmed
+
     # An operator's command is external input: its id and time come from the
     # wall clock once, here, and are recorded in the log (replay reads them).
     now = time.time_ns()
@@ -195,8 +207,15 @@ async def publish_control(config: KeelConfig, what: str, reason: str, operator: 
     cls = Halt if what == "halt" else Resume
     event = cls(id=f"ops-{what}-{now}", ts=now, producer="ops", reason=reason, operator=who)
     async with open_bus(config) as bus:
-        seq = await bus.publish(event)
-    print(f"keel: {what} published (log seq {seq}, id {event.id}) by {who}: {reason}")
+        try:
+            done = await publish_confirmed(bus, event, timeout=timeout, risk=risk)
+        except NotConfirmedError as exc:
+            print(f"keel: error: {what} NOT CONFIRMED: {exc}", file=sys.stderr)
+            return 1
+    note = " (it already was)" if done.already else ""
+    print(f"keel: {what} published (log seq {done.command_seq}, id {event.id}) by {who}: "
+          f"{reason}\nkeel: {risk} confirmed: trading state {done.state}{note} "
+          f"(log seq {done.state_seq})")
     return 0
 
 

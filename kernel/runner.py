@@ -59,6 +59,7 @@ from .clock import Clock, LiveClock
 from .config import config_hash
 from .errors import PluginFailedError
 from .ids import IdSource
+from .metrics import LatencyHistogram
 from .plugin import Context, Plugin
 from .rng import plugin_rng
 from .rollback import Rollback, RollbackError
@@ -87,6 +88,7 @@ class PluginRunner(RunnerLifecycle):
         max_outage_s: float = 120.0,
         lease_ttl_s: float = 0.0,
         on_failure: Callable[[PluginRunner, str], None] | None = None,
+        timing: bool = False,
     ) -> None:
         self.name = cls.name
         self.cls = cls
@@ -106,6 +108,8 @@ class PluginRunner(RunnerLifecycle):
         self.lease_ttl_s = lease_ttl_s
         self.on_failure = on_failure
         self.stats = RunnerStats()
+        #: Handler latency (live nodes only: ``timing``); off on the in-process fast path.
+        self.latency: LatencyHistogram | None = LatencyHistogram() if timing else None
         self.ctx = Context(
             name=self.name,
             config=config,
@@ -143,7 +147,7 @@ class PluginRunner(RunnerLifecycle):
         if stats.state == "failed":
             raise PluginFailedError(self.name, stats.last_error)
         if delivery.attempt > 1:
-            stats.redeliveries += 1
+            stats.redelivered += 1
             stats.retrying_seq = delivery.seq
             stats.attempt = delivery.attempt
         if self._outbox is not None:
@@ -174,6 +178,8 @@ class PluginRunner(RunnerLifecycle):
         outputs: list[Event] = []
         ctx._outputs = outputs
         trace: dict[str, str] | None = None
+        latency = self.latency
+        started = time.perf_counter_ns() if latency is not None else 0
         try:
             if self.tracing:
                 trace = await self._handle_traced(event, delivery.headers)
@@ -213,6 +219,8 @@ class PluginRunner(RunnerLifecycle):
             clock._event_ns = None
             ids._cause = None
             ids._n = 0
+            if latency is not None:
+                latency.observe(time.perf_counter_ns() - started)
         ctx._outputs = None
         if self._due_timers:
             outputs.extend(self._take_timers())
@@ -444,18 +452,22 @@ class PluginRunner(RunnerLifecycle):
         """This runner's health as a ``Heartbeat`` (the answer to ``keel status``).
 
         Besides the plugin's own facts: ``pending`` (inputs not yet acknowledged
-        by its consumer, when known), ``redeliveries``, ``retrying_seq`` and
+        by its consumer, when known), ``retrying_seq`` and
         ``attempt`` (an input being retried now: a stuck input shows here),
+        ``redelivered``, ``last_seq``, ``handler_latency`` (live nodes),
         ``unpublished`` (outputs waiting for the bus), ``rollbacks`` and
         ``atomic`` (how a failed handler is rolled back: snapshot, copy or off).
         """
         extra: dict[str, Any] = {}
         with contextlib.suppress(Exception):
             extra = dict(self.plugin.health())
+        if self.latency is not None:
+            extra["handler_latency"] = self.latency.to_dict()
         s = self.stats
-        extra.update(recovered_inputs=s.recovered, redeliveries=s.redeliveries,
-                     retrying_seq=s.retrying_seq, attempt=s.attempt, unpublished=s.unpublished,
-                     rollbacks=s.rollbacks, atomic=self._rollback.mode)
+        extra.update(recovered_inputs=s.recovered, redelivered=s.redelivered,
+                     last_seq=s.last_seq, retrying_seq=s.retrying_seq, attempt=s.attempt,
+                     unpublished=s.unpublished, rollbacks=s.rollbacks,
+                     atomic=self._rollback.mode)
         if pending is not None:
             extra["pending"] = pending
         now = self.clock.now_ns()

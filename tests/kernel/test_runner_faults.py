@@ -83,7 +83,7 @@ async def test_a_failed_publish_republishes_the_kept_outputs_never_rehandles() -
     assert attempt == 4
     assert r.plugin.handled == ["md-1"]  # type: ignore[attr-defined]
     assert [e.client_order_id for e in bus.out] == ["o1"]  # type: ignore[attr-defined]
-    assert r.stats.unpublished == 0 and r.stats.redeliveries == 3
+    assert r.stats.unpublished == 0 and r.stats.redelivered == 3
     await r.handle(delivery(bar(2), 2))
     assert [e.client_order_id for e in bus.out] == ["o1", "o2"]  # type: ignore[attr-defined]
 

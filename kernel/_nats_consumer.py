@@ -15,13 +15,21 @@ consumer never holds unacknowledged work.
 
 A handler that raises gets the same message again, after a short backoff,
 before anything later: the retry happens here, without a round trip, while
-``+WPI`` keeps the server from redelivering it behind our back. A consumer
-re-opened later starts after its ack floor (``NatsBus`` rewinds it).
+``+WPI`` keeps the server from redelivering it behind our back. A handler
+raising ``PluginFailedError`` stops the consumer instead (its plugin cannot
+go on; what it holds is handed back). A consumer re-opened later starts
+after its ack floor (``NatsBus`` rewinds it).
+
+Slow handlers: a keeper task sends ``+WPI`` (work in progress) for the
+message being handled and every buffered one each ``ack_wait / 3``, and
+acknowledges what was handled, so ``ack_wait`` bounds only a consumer that
+died, never one that is slow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -35,6 +43,7 @@ from nats.errors import ConnectionClosedError, ConnectionDrainingError, Outbound
 from nats.errors import TimeoutError as NatsTimeoutError
 
 from .bus import Delivery, Handler
+from .errors import PluginFailedError
 
 __all__ = ["ConsumerStats", "PullConsumer", "parse_ack_reply"]
 
@@ -56,6 +65,8 @@ class ConsumerStats(msgspec.Struct):
     last_error: str = ""
     pulls: int = 0
     stalls: int = 0
+    #: ``+WPI`` sent for messages held while a handler works.
+    progress_acks: int = 0
 
 
 def parse_ack_reply(reply: str) -> tuple[int, int, int]:
@@ -127,12 +138,16 @@ class PullConsumer:
         self._ack_reply = ""  # last handled message, not yet acknowledged
         self._unacked = 0
         self._failed: Msg | None = None  # the message whose handler is failing
+        self._current: Msg | None = None  # the message being handled now
+        self._keeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._sub = await self._nc.subscribe(self._inbox + ".*", cb=self._on_msg)
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(), name=f"keel-consumer-{self.name}"
-        )
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._run(), name=f"keel-consumer-{self.name}")
+        if self._ack:
+            self._keeper = loop.create_task(self._keep_alive(),
+                                            name=f"keel-consumer-{self.name}-progress")
 
     async def stop(self) -> None:
         """Stop pulling, finish the message in hand, ack, return (drain)."""
@@ -274,10 +289,18 @@ class PullConsumer:
             attempt=delivered,
         )
         failures = 0
+        self._current = msg
         while True:
             try:
                 await self._handler(delivery)
                 break
+            except PluginFailedError as exc:
+                # The plugin cannot go on: stop; what we hold is handed back (NAK).
+                self.stats.last_error = str(exc)
+                self._failed = msg
+                self._current = None
+                self._stopping = True
+                return False
             except Exception as exc:
                 failures += 1
                 self.stats.failures += 1
@@ -296,6 +319,7 @@ class PullConsumer:
                     return False
                 delivery = msgspec.structs.replace(delivery, attempt=delivery.attempt + 1)
         self._failed = None
+        self._current = None
         self._last_sseq = sseq
         self.stats.handled += 1
         if self._ack:
@@ -321,11 +345,37 @@ class PullConsumer:
         return not self._stopping
 
     async def _send_ack(self) -> None:
-        if self._unacked and await self._send(self._ack_reply, _ACK):
+        reply = self._ack_reply
+        if self._unacked and await self._send(reply, _ACK) and self._ack_reply == reply:
             self._unacked = 0
+
+    async def _keep_alive(self) -> None:
+        """While messages are held, tell the server they are being worked on."""
+        tick = max(0.1, self._ack_wait / 3)
+        while not self._stopping:
+            try:
+                async with asyncio.timeout(tick):
+                    await self._stop_event.wait()
+                return
+            except TimeoutError:
+                pass
+            try:
+                if self._unacked:
+                    await self._send_ack()
+                held = [m for m in (self._current, *self._buf) if m is not None]
+                for m in held:
+                    await self._send(m.reply, _PROGRESS)
+                self.stats.progress_acks += len(held)
+            except (ConnectionClosedError, ConnectionDrainingError):
+                return
 
     async def _finish(self) -> None:
         self.stats.running = False
+        if self._keeper is not None:
+            self._stop_event.set()
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
         try:
             if self._nc.is_closed:
                 return

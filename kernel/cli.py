@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from .commands import Command
+from .commands import Command, positive_float, positive_int
 from .config import KeelConfig, load_config
 from .errors import KeelError
 from .host import PluginHost
@@ -158,18 +158,19 @@ def _kernel_commands() -> list[Command]:
 
     def status(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true")
-        p.add_argument("--timeout", type=float, default=1.0, help="seconds to wait per plugin")
+        p.add_argument("--timeout", type=positive_float, default=1.0,
+                       help="seconds to wait per plugin")
 
     def tail(p: argparse.ArgumentParser) -> None:
         p.add_argument("subject", nargs="?", default="keel.>", help="subject filter (wildcards)")
         p.add_argument(
             "--from-seq",
-            type=int,
+            type=positive_int,
             default=None,
             help="start at this log sequence (default: only new events)",
         )
         p.add_argument("--json", action="store_true", help="one JSON object per line")
-        p.add_argument("--limit", type=int, default=None, help="stop after N events")
+        p.add_argument("--limit", type=positive_int, default=None, help="stop after N events")
 
     def control(p: argparse.ArgumentParser) -> None:
         p.add_argument("--reason", required=True, help="why (recorded in the log)")
@@ -185,7 +186,7 @@ def _kernel_commands() -> list[Command]:
         p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
 
     def demo(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--bars", type=int, default=2000, help="synthetic bars to run")
+        p.add_argument("--bars", type=positive_int, default=2000, help="synthetic bars to run")
         p.add_argument("--keep", action="store_true",
                        help="after the summary, keep the server and plugins running (for "
                        "keel status, tail, portfolio) until Ctrl-C")

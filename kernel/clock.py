@@ -48,6 +48,10 @@ class Clock:
     def timers(self) -> dict[str, int]:
         return dict(self._timers)
 
+    def restore_timers(self, timers: dict[str, int]) -> None:
+        """Host hook: put back the timer table saved by ``timers()`` (a rollback)."""
+        self._timers = dict(timers)
+
     def on_due(self, callback: TimerCallback) -> None:
         """Host hook: how a due timer is turned into a logged event."""
         self._on_due = callback
@@ -92,6 +96,15 @@ class SimClock(Clock):
             heapq.heappush(self._heap, (at_ns, name))
             if self._on_schedule is not None:
                 self._on_schedule(at_ns)
+
+    def restore_timers(self, timers: dict[str, int]) -> None:
+        super().restore_timers(timers)
+        if self._fire:
+            self._heap = [(at, name) for name, at in self._timers.items()]
+            heapq.heapify(self._heap)
+            if self._on_schedule is not None:
+                for at in sorted(set(self._timers.values())):
+                    self._on_schedule(at)
 
     def on_schedule(self, callback: Callable[[int], None]) -> None:
         """Driver hook: told the time of every timer set, so a loop need not poll."""

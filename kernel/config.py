@@ -6,19 +6,22 @@ Every error names the offending key as a dotted path, e.g.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
+from contracts.numbers import NumberCheck, number_check, raw_number_problem
+
 from .errors import ConfigError
 from .instruments import InstrumentSpec
-from .streams import StreamSettings
+from .streams import NonNegInt, PositiveFloat, PositiveInt, StreamSettings
 
 __all__ = [
     "KeelConfig",
@@ -27,6 +30,7 @@ __all__ = [
     "config_hash",
     "convert_config",
     "load_config",
+    "recorded_config_hash",
 ]
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -96,13 +100,16 @@ class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     stream: StreamSettings = StreamSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     #: Handler attempts before an input is dead-lettered.
-    max_attempts: int = 3
+    max_attempts: PositiveInt = 3
     #: A plugin that supports snapshots logs one every N inputs (0: never). A
     #: restarted plugin rebuilds its state from the latest one, then replays
     #: only the inputs after it; replay can start from one too.
-    snapshot_every: int = 10_000
+    snapshot_every: NonNegInt = 10_000
     #: Seconds a stopping plugin may take to finish its in-flight input.
-    drain_timeout_s: float = 30.0
+    drain_timeout_s: PositiveFloat = 30.0
+    #: A plugin's exclusive lease (one live instance per name) expires this many
+    #: seconds after its holder last renewed it (renewed every third of it).
+    lease_ttl_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 6.0
     #: NATS users per plugin (each plugin then gets a connection of its own),
     #: ``"*"`` for every other connection of this process; empty: no auth.
     nats_auth: dict[str, NatsCredentials] = {}
@@ -161,23 +168,68 @@ _PATH = re.compile(r"at `\$(?P<path>[^`]*)`")
 _UNKNOWN = re.compile(r"unknown field `(?P<field>[^`]+)`")
 
 
+_CHECKS: dict[type, NumberCheck] = {}
+
+
 def convert_config(raw: Mapping[str, Any], cls: type[S], *, prefix: str, source: str = "") -> S:
-    """Validate ``raw`` into ``cls``; a failure names the key as ``prefix.path``."""
+    """Validate ``raw`` into ``cls``; a failure names the key as ``prefix.path``.
+
+    Besides the type and its constraints, every number must be finite and in
+    range (``contracts.numbers``): TOML accepts ``nan`` and ``inf``. Any
+    exception a config class's own validation raises is a ``ConfigError`` too.
+    """
     try:
-        return msgspec.convert(dict(raw), cls, str_keys=True)
+        value = msgspec.convert(dict(raw), cls, str_keys=True)
     except msgspec.ValidationError as exc:
         text = str(exc)
         m = _PATH.search(text)
-        path = m.group("path") if m else ""
-        key = path.lstrip(".").replace("[", ".").replace("]", "")
-        unknown = _UNKNOWN.search(text)
-        if unknown:
-            key = f"{key}.{unknown.group('field')}" if key else unknown.group("field")
-        problem = _PATH.sub("", text).rstrip(" -")
-        full = ".".join(p for p in (prefix, key) if p) or prefix or "<root>"
-        raise ConfigError(full, problem, source) from None
+        found = None
+        if m is None:  # the class's own rule failed: a non-finite number first?
+            with contextlib.suppress(Exception):
+                found = raw_number_problem(cls, dict(raw))
+        if found is not None:
+            raise _error(prefix, found[0].removeprefix("$"), found[1], source, None) from None
+        raise _error(prefix, m.group("path") if m else "", _PATH.sub("", text).rstrip(" -"),
+                     source, _UNKNOWN.search(text)) from None
+    except Exception as exc:  # a class's own check raised something else (e.g. a NaN compared)
+        found = None
+        with contextlib.suppress(Exception):
+            found = raw_number_problem(cls, dict(raw))
+        if found is not None:
+            raise _error(prefix, found[0].removeprefix("$"), found[1], source, None) from None
+        raise ConfigError(prefix or "<root>", f"{type(exc).__name__}: {exc}", source) from None
+    check = _CHECKS.get(cls)
+    if check is None:
+        check = _CHECKS[cls] = number_check(cls)
+    bad = check(value)
+    if bad is not None:
+        path, problem = bad
+        raise _error(prefix, path.removeprefix("$"), problem, source, None)
+    return value
+
+
+def _error(prefix: str, path: str, problem: str, source: str,
+           unknown: re.Match[str] | None) -> ConfigError:
+    key = path.lstrip(".").replace("[", ".").replace("]", "").replace("'", "")
+    if unknown:
+        key = f"{key}.{unknown.group('field')}" if key else unknown.group("field")
+    full = ".".join(p for p in (prefix, key) if p) or prefix or "<root>"
+    return ConfigError(full, problem, source)
 
 
 def config_hash(config: msgspec.Struct) -> str:
     """Stable short hash of a validated config (recorded in ``PluginStarted``)."""
     return hashlib.blake2b(msgspec.json.encode(config), digest_size=8).hexdigest()
+
+
+def recorded_config_hash(config: msgspec.Struct, recorded_keys: Collection[str]) -> str:
+    """``config_hash`` over only the keys a recorded config had, in field order.
+
+    A plugin whose ``Config`` gained a field (with a default: the schema rule for
+    configs too) hashes differently now, though the recorded run's settings are
+    unchanged. Comparing this with the recorded hash tells "same settings, newer
+    Config" from "a default or a value changed".
+    """
+    values = msgspec.to_builtins(config)
+    kept = {k: values[k] for k in config.__struct_fields__ if k in recorded_keys and k in values}
+    return hashlib.blake2b(msgspec.json.encode(kept), digest_size=8).hexdigest()

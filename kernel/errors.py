@@ -6,7 +6,9 @@ __all__ = [
     "BusClosedError",
     "ConfigError",
     "KeelError",
+    "LeaseHeldError",
     "PluginError",
+    "PluginFailedError",
     "PublishError",
     "RequestTimeoutError",
 ]
@@ -67,3 +69,32 @@ class RequestTimeoutError(KeelError):
 
 class BusClosedError(KeelError):
     """The bus was used after ``close()``."""
+
+
+class PluginFailedError(KeelError):
+    """A running plugin cannot go on and stops for good; its process exits non-zero.
+
+    Raised (and recorded in its health) when the bus stayed unreachable past
+    ``stream.max_outage_s``, a rollback after a failed handler could not be
+    done, its source loop raised, or its exclusive lease was taken over. A
+    supervisor restarts the process, which recovers from the log.
+    """
+
+    def __init__(self, plugin: str, reason: str) -> None:
+        super().__init__(f"plugin {plugin!r} failed: {reason}")
+        self.plugin = plugin
+        self.reason = reason
+
+
+class LeaseHeldError(PluginError):
+    """Another live instance holds a plugin's exclusive lease; this one must not start."""
+
+    def __init__(self, plugin: str, holder: str, ttl_s: float) -> None:
+        super().__init__(
+            plugin,
+            f"already running as {holder} (it holds the plugin's exclusive lease); stop that "
+            f"instance first. If it died, its lease expires within {ttl_s:g}s and a restart "
+            "then succeeds",
+        )
+        self.holder = holder
+        self.ttl_s = ttl_s

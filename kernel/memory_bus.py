@@ -13,7 +13,6 @@ is what the simulator and replay rely on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,7 +21,7 @@ import msgspec
 from contracts import Event, encode
 
 from .bus import DeliverPolicy, Delivery, Handler, Listener, Responder, subject_matches
-from .errors import BusClosedError, RequestTimeoutError
+from .errors import BusClosedError, PluginFailedError, RequestTimeoutError
 
 __all__ = ["MemoryBus"]
 
@@ -122,6 +121,7 @@ class MemoryBus:
         self._partial: tuple[Delivery, tuple[_Consumer, ...], int, int] | None = None
         #: Where every active consumer is, when ``pump_nowait`` last left them level.
         self._level: int | None = None
+        self._kv: dict[tuple[str, str], bytes] = {}
 
     # -- log -------------------------------------------------------------
     @property
@@ -460,6 +460,8 @@ class MemoryBus:
                 else:
                     await consumer.handler(msgspec.structs.replace(delivery, attempt=attempt))
                 return
+            except PluginFailedError:
+                raise  # the plugin stopped for good: nothing to retry
             except Exception:
                 # Same as JetStream: not acked, so it is delivered again; later
                 # messages wait. Yield so other tasks (and close()) can run.
@@ -521,6 +523,13 @@ class MemoryBus:
     async def tail_seq(self) -> int:
         return self.last_seq
 
+    # -- key-value records outside the log -------------------------------
+    async def kv_put(self, bucket: str, key: str, value: bytes) -> None:
+        self._kv[bucket, key] = bytes(value)
+
+    async def kv_get(self, bucket: str, key: str) -> bytes | None:
+        return self._kv.get((bucket, key))
+
     # -- request/reply ---------------------------------------------------
     async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:
         responder = self._responders.get(subject)
@@ -541,6 +550,11 @@ class MemoryBus:
         if self._task is not None:
             self._wake.set()
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                if self._error is None:
+                    raise  # not surfaced by wait_idle(): report it here
             self._task = None

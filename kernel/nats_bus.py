@@ -10,7 +10,7 @@ feed ``health()``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any
 
 from nats.aio.client import Client
@@ -19,7 +19,8 @@ from nats.aio.subscription import Subscription as NatsSubscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
-from nats.js.errors import NotFoundError
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
 from nats.js.manager import JetStreamManager
 from nats.nuid import NUID
 
@@ -31,6 +32,7 @@ from ._nats_health import ConnectionHealth
 from ._nats_publisher import AckPublisher, with_msg_id
 from .bus import DeliverPolicy, Delivery, Handler, Listener, Responder
 from .errors import BusClosedError, KeelError, RequestTimeoutError
+from .lease import KvLease, acquire_lease
 from .streams import StreamSettings
 
 __all__ = ["BusUnavailableError", "NatsBus"]
@@ -88,6 +90,7 @@ class NatsBus:
         )
         self._subs: dict[str, PullConsumer] = {}
         self._served: list[_Served] = []
+        self._kvs: dict[str, KeyValue] = {}
         self._closed = False
 
     @classmethod
@@ -340,6 +343,45 @@ class NatsBus:
         except NotFoundError:
             return False
         return True
+
+    # -- exclusive leases --------------------------------------------------
+    async def lease(self, name: str, holder: str, *, ttl_s: float,
+                    on_lost: Callable[[str], None]) -> KvLease:
+        """Take the exclusive lease ``name`` for ``holder`` (``kernel.lease``).
+
+        Raises ``LeaseHeldError`` naming the live holder; ``on_lost(holder)``
+        is called if another instance takes it over later.
+        """
+        self._check_open()
+        return await acquire_lease(self._nc, name, holder, ttl_s=ttl_s, on_lost=on_lost,
+                                   replicas=self._settings.replicas)
+
+    # -- small key-value records outside the log --------------------------
+    async def kv_put(self, bucket: str, key: str, value: bytes) -> None:
+        """Store ``value`` under ``bucket``/``key`` (JetStream KV; the bucket is created
+        on first use, one revision kept). For state that must live outside the log
+        stream, such as the notary's anchor."""
+        self._check_open()
+        kv = self._kvs.get(bucket)
+        if kv is None:
+            js = self._nc.jetstream()
+            try:
+                kv = await js.key_value(bucket)
+            except BucketNotFoundError:
+                kv = await js.create_key_value(bucket=bucket, history=1,
+                                               replicas=self._settings.replicas)
+            self._kvs[bucket] = kv
+        await kv.put(key, value)
+
+    async def kv_get(self, bucket: str, key: str) -> bytes | None:
+        """The value under ``bucket``/``key`` (None: no such bucket or key)."""
+        self._check_open()
+        try:
+            kv = self._kvs.get(bucket) or await self._nc.jetstream().key_value(bucket)
+            entry = await kv.get(key)
+        except (BucketNotFoundError, KeyNotFoundError):
+            return None
+        return entry.value
 
     # -- request/reply -----------------------------------------------------
     async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:

@@ -21,11 +21,18 @@ from typing import Any
 from .bus import Bus
 from .clock import LiveClock
 from .config import KeelConfig
-from .errors import KeelError
+from .errors import ConfigError, KeelError
 from .host import PluginHost
 from .runner import PluginRunner
 
-__all__ = ["NoBusError", "Node", "open_bus", "read_servers_file", "servers_file"]
+__all__ = [
+    "NoBusError",
+    "Node",
+    "check_data_dir",
+    "open_bus",
+    "read_servers_file",
+    "servers_file",
+]
 
 log = logging.getLogger("keel.node")
 
@@ -34,16 +41,37 @@ class NoBusError(KeelError):
     """No NATS URL is configured and no embedded server is running."""
 
 
+def check_data_dir(config: KeelConfig, *, create: bool = False) -> Path:
+    """``data_dir`` as a usable directory path (created with ``create``).
+
+    Raises ``ConfigError`` naming ``data_dir`` when it, or a folder above it,
+    is a regular file, or it cannot be created.
+    """
+    path = Path(config.data_dir)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            below = "is" if part == path else f"is below {part}, which is"
+            raise ConfigError("data_dir", f"{path} {below} a file, not a directory; set "
+                              "data_dir (or KEEL_DATA_DIR) to a directory")
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError("data_dir", f"cannot create {path}: {exc.strerror or exc}"
+                              ) from None
+    return path
+
+
 def servers_file(config: KeelConfig) -> Path:
     """Where ``keel servers``/``keel up`` record the URLs of the servers they run."""
-    return Path(config.data_dir) / "servers.json"
+    return check_data_dir(config) / "servers.json"
 
 
 def read_servers_file(config: KeelConfig) -> dict[str, Any] | None:
     path = servers_file(config)
     try:
         info: dict[str, Any] = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (OSError, ValueError):
         return None
     pid = info.get("pid")
     if not isinstance(pid, int) or not _alive(pid):
@@ -122,12 +150,22 @@ class Node:
                 tracing=config.telemetry.enabled,
                 node=self.node_name,
                 snapshot_every=config.snapshot_every,
+                max_outage_s=config.stream.max_outage_s,
+                lease_ttl_s=config.lease_ttl_s,
+                on_failure=self._plugin_failed,
                 timing=True,
             )
             for n in names
         ]
         self._stop = asyncio.Event()
         self._timer_task: asyncio.Task[None] | None = None
+        #: (plugin, reason) of every plugin that failed for good; non-empty: exit non-zero.
+        self.failures: list[tuple[str, str]] = []
+
+    def _plugin_failed(self, runner: PluginRunner, reason: str) -> None:
+        """A plugin cannot go on: stop the node, which then exits non-zero."""
+        self.failures.append((runner.name, reason))
+        self.request_stop()
 
     async def start(self) -> None:
         started: list[PluginRunner] = []
@@ -174,12 +212,14 @@ class Node:
                 await runner.wait_source()
 
     async def stop(self, reason: str = "shutdown") -> None:
-        """Drain and stop every plugin, last started first."""
+        """Drain and stop every plugin, last started first; plugins that ask to
+        (``Plugin.stop_last``, e.g. the notary) after all the others."""
         if self._timer_task is not None:
             self._timer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer_task
-        for runner in reversed(self.runners):
+        order = sorted(reversed(self.runners), key=lambda r: r.cls.stop_last)
+        for runner in order:
             try:
                 await asyncio.wait_for(runner.stop(reason), self.config.drain_timeout_s)
             except TimeoutError:
@@ -188,8 +228,8 @@ class Node:
                 log.error("%s did not drain within %ss (a handler that never returns?); "
                           "its in-flight input is unacknowledged and will be redelivered",
                           runner.name, self.config.drain_timeout_s)
-            except Exception:
-                log.exception("stopping %s failed", runner.name)
+            except Exception as exc:
+                log.error("stopping %s failed: %s: %s", runner.name, type(exc).__name__, exc)
 
     def health(self) -> list[dict[str, Any]]:
         return [r.health() for r in self.runners]

@@ -20,7 +20,7 @@ from contracts import DecodeError, Halt, Resume, decode, query_subject, to_built
 from .config import KeelConfig
 from .errors import RequestTimeoutError
 from .host import PluginHost
-from .node import Node, open_bus, read_servers_file, servers_file
+from .node import Node, check_data_dir, open_bus, read_servers_file, servers_file
 
 __all__ = [
     "embedded_servers",
@@ -60,6 +60,7 @@ async def embedded_servers(
         return
     from .embedded import EmbeddedServers
 
+    check_data_dir(config, create=True)
     servers = EmbeddedServers(config.data_dir, nats=need_nats, postgres=need_pg,
                               sync_always=config.stream.sync_always)
     await asyncio.to_thread(servers.start)
@@ -117,11 +118,13 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
         projection = await follow_if_database(config, bus)
         print(f"keel: running {', '.join(chosen)} (Ctrl-C to stop)", flush=True)
         await node.wait()
-        await node.stop()
+        await node.stop("plugin failed" if node.failures else "shutdown")
         if projection is not None:
             await projection[0].stop()
             await projection[1].close()
-    return 0
+    for name, why in node.failures:
+        print(f"keel: error: plugin {name!r} failed: {why}", file=sys.stderr)
+    return 1 if node.failures else 0
 
 
 async def serve_embedded(config: KeelConfig, *, postgres: bool = True) -> int:
@@ -165,17 +168,22 @@ async def status(config: KeelConfig, *, as_json: bool, timeout: float) -> int:
                 rows.append(row)
             except RequestTimeoutError:
                 rows.append({"plugin": name, "state": "not running"})
+            except DecodeError as exc:
+                rows.append({"plugin": name, "state": "?", "last_error": f"bad answer: {exc}"})
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(
-        f"{'PLUGIN':<16} {'STATE':<12} {'HANDLED':>8} {'ERRORS':>7} {'DLQ':>5}  NODE / LAST ERROR"
-    )
+    print(f"{'PLUGIN':<16} {'STATE':<12} {'HANDLED':>8} {'PENDING':>8} {'ERRORS':>7} "
+          f"{'REDELIV':>7} {'DLQ':>5}  NODE / STUCK / LAST ERROR")
     for r in rows:
+        stuck = (f"retrying seq {r['retrying_seq']} (attempt {r.get('attempt', '?')}) "
+                 if r.get("retrying_seq") else "")
+        if r.get("unpublished"):
+            stuck += f"{r['unpublished']} outputs waiting for the bus "
         print(
             f"{r['plugin']:<16} {r.get('state', '?'):<12} {r.get('handled', ''):>8} "
-            f"{r.get('errors', ''):>7} {r.get('dead_lettered', ''):>5}  "
-            f"{r.get('node', '')} {r.get('last_error', '')}"
+            f"{r.get('pending', ''):>8} {r.get('errors', ''):>7} {r.get('redelivered', ''):>7} "
+            f"{r.get('dead_lettered', ''):>5}  {r.get('node', '')} {stuck}{r.get('last_error', '')}"
         )
     return 0
 

@@ -53,7 +53,13 @@ class Context:
         self.rng = rng
         self.ids = ids
         self.log = log
+        #: True while the kernel re-handles inputs whose effects already happened
+        #: (state rebuilt after a restart, or after a handler raised): outputs are
+        #: discarded then, and a handler that does I/O of its own must skip it.
+        self.rebuilding = False
         self._outputs: list[Event] | None = None
+        #: How ``publish`` sends outside a handler (the runner's retrying publish).
+        self._send: Callable[[Event], Awaitable[int]] | None = None
 
     def event(self, cls: type[E], /, **fields: Any) -> E:
         """Build an event stamped with a kernel id, event time, producer and causation."""
@@ -74,12 +80,23 @@ class Context:
             )
         self._outputs.append(event)
 
-    async def publish(self, event: Event) -> None:
-        """Publish now (outside handlers: sources, start-up); queue it inside one."""
+    async def publish(self, event: Event) -> int | None:
+        """Publish now (outside handlers: sources, start-up); queue it inside one.
+
+        Returns the event's log sequence when published now, None when queued.
+
+        Outside a handler, under a runner, a publish the bus does not
+        acknowledge is retried with the same id (so never stored twice) while
+        the bus is unreachable, up to ``stream.max_outage_s``; then the plugin
+        fails and its process exits non-zero. A source loop therefore keeps its
+        place across a bus outage by simply awaiting this.
+        """
         if self._outputs is not None:
             self._outputs.append(event)
-        else:
-            await self.bus.publish(event)
+            return None
+        if self._send is not None:
+            return await self._send(event)
+        return await self.bus.publish(event)
 
     def set_timer(self, name: str, at_ns: int) -> None:
         self.clock.set_timer(name, at_ns)
@@ -101,13 +118,16 @@ class Plugin:
 
     Class attributes: ``name`` (unique, a subject token), ``version``,
     ``Config`` (a frozen msgspec Struct with ``forbid_unknown_fields=True``;
-    its defaults are the plugin's defaults) and ``description``.
+    its defaults are the plugin's defaults), ``description`` and ``stop_last``.
     """
 
     name: ClassVar[str]
     version: ClassVar[str] = "0.0.0"
     description: ClassVar[str] = ""
     Config: ClassVar[type[msgspec.Struct]] = NoConfig
+    #: Stopped after every other plugin of its node, so it sees their stops
+    #: (a plugin that records the whole log, such as the notary).
+    stop_last: ClassVar[bool] = False
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -122,6 +142,10 @@ class Plugin:
 
     def on_event(self, event: Event) -> Awaitable[None] | None:
         """Handle one input. Raise to have it redelivered (then dead-lettered).
+
+        A handler that raises is atomic: the kernel puts the plugin's state
+        back as it was before the input (``kernel.rollback``) and discards the
+        outputs it emitted, so a retry sees exactly what the first attempt saw.
 
         Write it as ``async def`` if it awaits anything, else as a plain
         ``def``: in-process (backtests, replay) a plain handler is called
@@ -152,7 +176,13 @@ class Plugin:
         return {}
 
     def snapshot(self) -> bytes | None:
-        """Serialised state for replay to start from (``None``: not supported)."""
+        """Serialised state for restarts, replay and rollbacks (``None``: not supported).
+
+        Must cover all the state ``on_event`` changes: a restart and a rollback
+        after a failed handler restore it and re-handle the inputs after it.
+        Without it the kernel deep-copies the instance's attributes for
+        rollbacks, or, if they cannot be copied, cannot roll back at all.
+        """
         return None
 
     def restore(self, state: bytes) -> None:

@@ -2,8 +2,21 @@
 
 Per input: decode (or dead-letter), set event time and the id cause, call the
 handler inside a span, publish its outputs, then return so the bus acks.
-A handler that raises is retried through redelivery; after ``max_attempts``
-the input is dead-lettered with the error and the plugin keeps going.
+
+The guarantees a plugin author gets without writing anything:
+
+* An input that does not decode or validate (any exception) is dead-lettered
+  on its first delivery, never retried.
+* A handler that raises is atomic: the plugin's state is rolled back to
+  before the input (``kernel.rollback``), its outputs are discarded, and the
+  input is retried; after ``max_attempts`` it is dead-lettered and the plugin
+  goes on from the rolled-back state.
+* Outputs of a handled input are kept and republished with the same ids
+  until the bus acknowledges them: a failed publish never runs the handler
+  twice. While the bus is unreachable this is retried for up to
+  ``max_outage_s``; then the plugin fails (``PluginFailedError``) and its
+  node exits non-zero, for a supervisor to restart it.
+* One live instance per plugin name, on a bus that offers leases (NATS).
 """
 
 from __future__ import annotations
@@ -15,7 +28,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import msgspec
@@ -26,45 +39,37 @@ from contracts import (
     Event,
     Heartbeat,
     PluginSnapshot,
-    PluginStarted,
-    PluginStopped,
     TimerFired,
     decode,
     encode,
-    health_subject,
-    query_subject,
 )
 
 from . import telemetry
-from .bus import Bus, DeliverPolicy, Delivery, Subscription
+from ._runner_lifecycle import RunnerLifecycle
+from ._runner_parts import (
+    Lease,
+    Outbox,
+    RunnerStats,
+    dead_letter_event,
+    snapshot_event,
+    timer_event,
+)
+from .bus import Bus, Delivery, Subscription
 from .clock import Clock, LiveClock
 from .config import config_hash
+from .errors import PluginFailedError
 from .ids import IdSource
 from .metrics import LatencyHistogram
 from .plugin import Context, Plugin
 from .rng import plugin_rng
+from .rollback import Rollback, RollbackError
 
 __all__ = ["PluginRunner", "RunnerStats"]
 
 log = logging.getLogger("keel.runner")
 
 
-@dataclass
-class RunnerStats:
-    state: str = "created"
-    handled: int = 0
-    errors: int = 0
-    dead_lettered: int = 0
-    published: int = 0
-    last_error: str = ""
-    last_seq: int = 0
-    #: Inputs re-handled at start to rebuild state after a restart.
-    recovered: int = 0
-    #: Deliveries that were a retry (attempt > 1) of an input.
-    redelivered: int = 0
-
-
-class PluginRunner:
+class PluginRunner(RunnerLifecycle):
     """One plugin, its context and its durable consumer."""
 
     def __init__(
@@ -80,6 +85,9 @@ class PluginRunner:
         consumer: str | None = None,
         node: str = "",
         snapshot_every: int = 0,
+        max_outage_s: float = 120.0,
+        lease_ttl_s: float = 0.0,
+        on_failure: Callable[[PluginRunner, str], None] | None = None,
         timing: bool = False,
     ) -> None:
         self.name = cls.name
@@ -95,6 +103,10 @@ class PluginRunner:
         self.node = node
         self.snapshot_every = snapshot_every
         self.seed = seed
+        self.max_outage_s = max_outage_s
+        #: > 0: take the plugin's exclusive lease at start (on a bus that has leases).
+        self.lease_ttl_s = lease_ttl_s
+        self.on_failure = on_failure
         self.stats = RunnerStats()
         #: Handler latency (live nodes only: ``timing``); off on the in-process fast path.
         self.latency: LatencyHistogram | None = LatencyHistogram() if timing else None
@@ -107,8 +119,12 @@ class PluginRunner:
             ids=self.ids,
             log=logging.getLogger(f"keel.plugin.{self.name}"),
         )
+        self.ctx._send = self._publish_retrying
         self.plugin = cls(self.ctx)
         self._on_event = self.plugin.on_event
+        self._rollback = Rollback(self.plugin, self.ctx, self.clock)
+        self._outbox: Outbox | None = None
+        self._lease: Lease | None = None
         #: A plain-function handler: called directly, and in-process without awaiting at all.
         self._sync = not inspect.iscoroutinefunction(type(self.plugin).on_event)
         self._nowait = self._sync and not tracing and hasattr(bus, "publish_nowait")
@@ -123,159 +139,36 @@ class PluginRunner:
         #: In-process fast path (see ``_fast_path``); offered to buses that take one.
         self.handle_nowait = self._fast_path()
 
-    # -- lifecycle -------------------------------------------------------
-    async def start(
-        self, *, deliver: DeliverPolicy = "all", announce: bool = True, recover: bool = False
-    ) -> None:
-        """Start the plugin and open its durable consumer.
-
-        ``recover``: if the consumer already exists (a restart), first rebuild
-        the plugin's state by re-handling its inputs up to the consumer's ack
-        floor, with outputs suppressed, so it resumes with the state it had.
-        """
-        self.stats.state = "starting"
-        floor = await self.bus.ack_floor(self.consumer) if recover else 0
-        if announce:
-            await self.bus.publish(self._started_event(resumed_from_seq=floor))
-        await self.plugin.on_start()
-        if floor:
-            await self._recover(floor)
-        for qname, query in self.plugin.queries().items():
-            self._subs.append(
-                await self.bus.serve(query_subject(self.name, qname), _json_responder(query))
-            )
-        self._subs.append(
-            await self.bus.serve(f"{health_subject()}.{self.name}", self._health_responder)
-        )
-        subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
-        extra: dict[str, Any] = {}
-        if self._nowait and getattr(self.bus, "supports_nowait", False):
-            extra["nowait"] = self.handle_nowait
-        self._subs.append(
-            await self.bus.subscribe(self.consumer, subjects, self.handle, deliver=deliver,
-                                     **extra)
-        )
-        if type(self.plugin).run is not Plugin.run:
-            self._source = asyncio.get_running_loop().create_task(
-                self._run_source(), name=f"{self.name}-source"
-            )
-        self.stats.state = "running"
-
-    async def _run_source(self) -> None:
-        try:
-            await self.plugin.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self.stats.state = "failed"
-            self.stats.last_error = f"source loop: {exc!r}"
-            log.exception("%s: source loop failed", self.name)
-
-    async def wait_source(self) -> None:
-        """Wait for the plugin's ``run()`` loop (if any) to finish."""
-        if self._source is not None:
-            await asyncio.shield(self._source)
-
-    async def stop(self, reason: str = "shutdown", *, announce: bool = True) -> None:
-        """Drain: stop intake, finish the in-flight input, then close the plugin."""
-        self.stats.state = "stopping"
-        if self._source is not None and not self._source.done():
-            self._source.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._source
-        for sub in reversed(self._subs):
-            await sub.stop()
-        self._subs.clear()
-        await self.plugin.on_stop()
-        if announce:
-            await self.bus.publish(
-                PluginStopped(
-                    id=self.ids.natural("stopped", self.stats.handled, self.clock.now_ns()),
-                    ts=self.clock.now_ns(),
-                    producer=self.name,
-                    plugin=self.name,
-                    reason=reason,
-                    handled=self.stats.handled,
-                )
-            )
-        self.stats.state = "stopped"
-
-    async def _latest_snapshot(self) -> PluginSnapshot | None:
-        """This plugin's last logged snapshot, if it fits this version and config."""
-        found = await self.bus.last_message(f"keel.snapshot.{self.name}")
-        if found is None:
-            return None
-        try:
-            snap = decode(found.data)
-        except DecodeError:
-            return None
-        if (not isinstance(snap, PluginSnapshot) or snap.last_input_seq <= 0
-                or snap.version != self.cls.version or snap.config_hash != self.config_hash):
-            return None
-        return snap
-
-    async def _recover(self, floor: int) -> None:
-        """Rebuild state: from the latest snapshot if any, then the inputs up to ``floor``.
-
-        Inputs at or before the point recovered to are skipped when the
-        consumer redelivers them (a snapshot can be ahead of the ack floor).
-        """
-        self.stats.state = "recovering"
-        start = 1
-        snap = await self._latest_snapshot()
-        if snap is not None:
-            self.plugin.restore(snap.state)
-            self.stats.handled = snap.inputs
-            start = snap.last_input_seq + 1
-            self._skip_through = max(floor, snap.last_input_seq)
-            log.info("%s: restored snapshot after %s inputs (seq %s)",
-                     self.name, snap.inputs, snap.last_input_seq)
-        else:
-            self._skip_through = floor
-        if start > floor:
-            return
-        subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
-        self._suppress = True
-        try:
-            async for delivery in self.bus.read(subjects, from_seq=start, to_seq=floor):
-                for attempt in range(1, self.max_attempts + 1):
-                    try:
-                        await self.handle(msgspec.structs.replace(delivery, attempt=attempt))
-                        break
-                    except Exception:  # retried, as live; the last attempt dead-letters
-                        continue
-                self.stats.recovered += 1
-        finally:
-            self._suppress = False
-        log.info("%s: state rebuilt from %s inputs up to seq %s",
-                 self.name, self.stats.recovered, floor)
-
-    def _started_event(self, resumed_from_seq: int = 0) -> PluginStarted:
-        now = self.clock.now_ns()
-        return PluginStarted(
-            id=self.ids.natural("started", self.config_hash, now),
-            ts=now,
-            producer=self.name,
-            plugin=self.name,
-            version=self.cls.version,
-            config_hash=self.config_hash,
-            config_json=msgspec.json.encode(self.config).decode(),
-            node=self.node,
-            seed=self.seed,
-            resumed_from_seq=resumed_from_seq,
-        )
-
     # -- the hot path ----------------------------------------------------
     async def handle(self, delivery: Delivery) -> None:
         if delivery.seq <= self._skip_through and not self._suppress:
             return
+        stats = self.stats
+        if stats.state == "failed":
+            raise PluginFailedError(self.name, stats.last_error)
+        if delivery.attempt > 1:
+            stats.redelivered += 1
+            stats.retrying_seq = delivery.seq
+            stats.attempt = delivery.attempt
+        if self._outbox is not None:
+            # Outputs of a handled input wait for the bus: republish, never re-handle.
+            done = self._outbox.seq == delivery.seq
+            await self._flush_outbox()
+            if done:
+                stats.retrying_seq = 0
+                return
         event = delivery.event
         if event is None:
             try:
                 event = decode(delivery.data)
-            except DecodeError as exc:
-                await self._dead_letter(delivery, f"decode error: {exc.reason}")
+            except Exception as exc:  # decode() raises DecodeError only; whatever else: same
+                why = exc.reason if isinstance(exc, DecodeError) else f"{type(exc).__name__}: {exc}"
+                await self._dead_letter(delivery, f"decode error: {why}")
+                stats.retrying_seq = 0
                 return
+        rollback = self._rollback
+        if not rollback.ready:
+            rollback.checkpoint()
         ctx, clock, ids = self.ctx, self.clock, self.ids
         # Inlined Clock.set_event_time / IdSource.begin / Context._begin: this is
         # the simulator's hot path (several calls per bar per plugin).
@@ -285,8 +178,6 @@ class PluginRunner:
         outputs: list[Event] = []
         ctx._outputs = outputs
         trace: dict[str, str] | None = None
-        if delivery.attempt > 1:
-            self.stats.redelivered += 1
         latency = self.latency
         started = time.perf_counter_ns() if latency is not None else 0
         try:
@@ -298,8 +189,11 @@ class PluginRunner:
                 await self._on_event(event)  # type: ignore[misc]
         except Exception as exc:
             ctx._outputs = None
-            self.stats.errors += 1
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            clock._event_ns = None
+            ids._cause = None
+            stats.errors += 1
+            stats.last_error = f"{type(exc).__name__}: {exc}"
+            await self._roll_back()
             if delivery.attempt < self.max_attempts:
                 log.warning(
                     "%s: handler failed on seq %s (attempt %s): %r",
@@ -319,6 +213,7 @@ class PluginRunner:
             await self._dead_letter(
                 delivery, f"handler failed {delivery.attempt} times: {type(exc).__name__}: {exc}"
             )
+            stats.retrying_seq = 0
             return
         finally:
             clock._event_ns = None
@@ -329,13 +224,84 @@ class PluginRunner:
         ctx._outputs = None
         if self._due_timers:
             outputs.extend(self._take_timers())
-        if outputs:
-            await self._publish(outputs, trace)
-        stats = self.stats
         stats.handled += 1
         stats.last_seq = delivery.seq
+        stats.retrying_seq = 0
+        journal = rollback.journal
+        journal.append(event)
+        if len(journal) >= rollback.every:
+            rollback.checkpoint()
         if self.snapshot_every and stats.handled % self.snapshot_every == 0:
-            await self._snapshot(event, delivery.seq)
+            snap = self._snapshot_event(event, delivery.seq)
+            if snap is not None:
+                outputs.append(snap)
+        if outputs:
+            await self._send(delivery.seq, outputs, trace)
+
+    async def _send(self, seq: int, outputs: list[Event], headers: dict[str, str] | None
+                    ) -> None:
+        """Publish a handled input's outputs; on failure keep them for the retry."""
+        if self._suppress:
+            return
+        try:
+            await self._publish(outputs, headers)
+        except Exception as exc:
+            self._outbox = Outbox(seq, outputs, headers)
+            self.stats.unpublished = len(outputs)
+            self._publish_failed(exc)
+            raise
+
+    async def _flush_outbox(self) -> None:
+        box = self._outbox
+        assert box is not None
+        try:
+            await self._publish(box.outputs, box.headers)
+        except Exception as exc:
+            self._publish_failed(exc)
+            raise
+        self._outbox = None
+        self.stats.unpublished = 0
+
+    def _publish_failed(self, exc: Exception) -> None:
+        """Record a failed publish of kept outputs; past the outage budget, fail for good."""
+        box = self._outbox
+        assert box is not None
+        waited = time.monotonic() - box.since
+        self.stats.last_error = f"publish of outputs of seq {box.seq}: {exc}"
+        if waited >= self.max_outage_s:
+            self.fail(f"outputs of seq {box.seq} not acknowledged for {waited:.0f}s "
+                      f"(stream.max_outage_s): {exc}")
+            raise PluginFailedError(self.name, self.stats.last_error) from exc
+        log.warning("%s: outputs of seq %s not published (%s); kept, republished with the "
+                    "same ids on the retry", self.name, box.seq, exc)
+
+    async def _roll_back(self) -> None:
+        """After a handler raised: put the plugin back as before the input."""
+        self.stats.rollbacks += 1
+        try:
+            if self._sync:
+                self._rollback.roll_back_sync(self._on_event)  # type: ignore[arg-type]
+            else:
+                await self._rollback.roll_back(self._on_event)
+        except RollbackError as exc:
+            self._rollback_failed(exc)
+
+    def _roll_back_sync(self) -> None:
+        self.stats.rollbacks += 1
+        try:
+            self._rollback.roll_back_sync(self._on_event)  # type: ignore[arg-type]
+        except RollbackError as exc:
+            self._rollback_failed(exc)
+
+    def _rollback_failed(self, exc: RollbackError) -> None:
+        self.fail(f"cannot roll back after a failed handler: {exc} (the handler is not "
+                  "deterministic)")
+        raise PluginFailedError(self.name, self.stats.last_error) from exc
+
+    def checkpoint(self) -> None:
+        """Take the rollback checkpoint now: call after changing the plugin's state
+        outside a handler (e.g. restoring a snapshot)."""
+        self._rollback.checkpoint()
 
     def _fast_path(self) -> Callable[[Delivery], bool]:
         """The in-process fast path, ``handle_nowait``: handle without awaiting.
@@ -352,6 +318,8 @@ class PluginRunner:
         stats = self.stats
         publish = getattr(self.bus, "publish_nowait", None)
         snapshot_every = self.snapshot_every
+        rollback = self._rollback
+        journal = rollback.journal
         # Reused (cleared before each input): the fast path is never re-entered.
         outputs: list[Event] = []
 
@@ -374,10 +342,13 @@ class PluginRunner:
             try:
                 on_event(event)
             except Exception as exc:
-                # Attempt 1 failed: count it, then let the bus redeliver (attempt 2,
-                # on the normal path), or dead-letter now if that was the only attempt.
+                # Attempt 1 failed: count it, roll the state back, then let the bus
+                # redeliver (attempt 2, on the normal path), or dead-letter now if
+                # that was the only attempt.
+                ctx._outputs = None
                 stats.errors += 1
                 stats.last_error = f"{type(exc).__name__}: {exc}"
+                self._roll_back_sync()
                 if self.max_attempts > 1:
                     raise
                 publish(self._dead_letter_event(
@@ -395,6 +366,9 @@ class PluginRunner:
                 stats.published += len(outputs)
             stats.handled += 1
             stats.last_seq = delivery.seq
+            journal.append(event)
+            if len(journal) >= rollback.every:
+                rollback.checkpoint()
             if snapshot_every and stats.handled % snapshot_every == 0:
                 snap = self._snapshot_event(event, delivery.seq)
                 if snap is not None:
@@ -437,22 +411,7 @@ class PluginRunner:
     def _dead_letter_event(self, delivery: Delivery, reason: str) -> DeadLetter:
         self.stats.dead_lettered += 1
         self.stats.last_error = reason
-        payload = delivery.data or (encode(delivery.event) if delivery.event else b"")
-        return DeadLetter(
-            id=self.ids.natural("dlq", delivery.seq),
-            ts=delivery.event.ts if delivery.event is not None else delivery.stored_ns,
-            producer=self.name,
-            plugin=self.name,
-            original_subject=delivery.subject,
-            reason=reason,
-            payload=payload,
-            stream_seq=delivery.seq,
-        )
-
-    async def _snapshot(self, last: Event, seq: int) -> None:
-        snap = self._snapshot_event(last, seq)
-        if snap is not None:
-            await self.bus.publish(snap)
+        return dead_letter_event(self.ids, self.name, delivery, reason)
 
     def _snapshot_event(self, last: Event, seq: int) -> PluginSnapshot | None:
         if self._suppress:
@@ -460,32 +419,13 @@ class PluginRunner:
         state = self.plugin.snapshot()
         if state is None:
             return None
-        return PluginSnapshot(
-            id=self.ids.natural("snapshot", self.stats.handled),
-            ts=last.ts,
-            producer=self.name,
-            causation=last.id,
-            plugin=self.name,
-            version=self.cls.version,
-            config_hash=self.config_hash,
-            inputs=self.stats.handled,
-            last_input_id=last.id,
-            state=state,
-            last_input_seq=seq,
-        )
+        return snapshot_event(self.ids, name=self.name, version=self.cls.version,
+                              config_hash=self.config_hash, handled=self.stats.handled,
+                              last=last, seq=seq, state=state)
 
     # -- timers ------------------------------------------------------------
     def _timer_due(self, name: str, at: int) -> None:
-        self._due_timers.append(
-            TimerFired(
-                id=self.ids.natural("timer", name, at),
-                ts=at,
-                producer=self.name,
-                plugin=self.name,
-                name=name,
-                scheduled_ts=at,
-            )
-        )
+        self._due_timers.append(timer_event(self.ids, self.name, name, at))
 
     def _take_timers(self) -> list[Event]:
         due, self._due_timers = self._due_timers, []
@@ -500,26 +440,38 @@ class PluginRunner:
     def health(self) -> dict[str, Any]:
         facts = asdict(self.stats)
         facts.update(
-            plugin=self.name, version=self.cls.version, node=self.node, config_hash=self.config_hash
+            plugin=self.name, version=self.cls.version, node=self.node,
+            config_hash=self.config_hash, atomic=self._rollback.mode,
         )
         with contextlib.suppress(Exception):
             facts["plugin"] = self.name
             facts.update(self.plugin.health())
         return facts
 
-    def heartbeat(self) -> Heartbeat:
-        """This runner's health as a ``Heartbeat`` (the answer to ``keel status``)."""
+    def heartbeat(self, pending: int | None = None) -> Heartbeat:
+        """This runner's health as a ``Heartbeat`` (the answer to ``keel status``).
+
+        Besides the plugin's own facts: ``pending`` (inputs not yet acknowledged
+        by its consumer, when known), ``retrying_seq`` and
+        ``attempt`` (an input being retried now: a stuck input shows here),
+        ``redelivered``, ``last_seq``, ``handler_latency`` (live nodes),
+        ``unpublished`` (outputs waiting for the bus), ``rollbacks`` and
+        ``atomic`` (how a failed handler is rolled back: snapshot, copy or off).
+        """
         extra: dict[str, Any] = {}
         with contextlib.suppress(Exception):
             extra = dict(self.plugin.health())
         with contextlib.suppress(Exception):
             extra["queries"] = sorted(self.plugin.queries())  # for `keel query`'s errors
-        extra["recovered_inputs"] = self.stats.recovered
-        extra["redelivered"] = self.stats.redelivered
-        extra["last_seq"] = self.stats.last_seq
         if self.latency is not None:
             extra["handler_latency"] = self.latency.to_dict()
         s = self.stats
+        extra.update(recovered_inputs=s.recovered, redelivered=s.redelivered,
+                     last_seq=s.last_seq, retrying_seq=s.retrying_seq, attempt=s.attempt,
+                     unpublished=s.unpublished, rollbacks=s.rollbacks,
+                     atomic=self._rollback.mode)
+        if pending is not None:
+            extra["pending"] = pending
         now = self.clock.now_ns()
         return Heartbeat(
             id=self.ids.natural("heartbeat", s.handled, now), ts=now, producer=self.name,
@@ -529,16 +481,10 @@ class PluginRunner:
         )
 
     async def _health_responder(self, _: bytes) -> bytes:
-        return encode(self.heartbeat())
-
-
-def _json_responder(query: Any) -> Any:
-    async def respond(data: bytes) -> bytes:
-        try:
-            args = json.loads(data) if data else {}
-            result = await query(args)
-            return json.dumps({"ok": True, "result": result}, default=str).encode()
-        except Exception as exc:
-            return json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}).encode()
-
-    return respond
+        pending: int | None = None
+        count = getattr(self.bus, "consumer_pending", None)
+        if count is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(0.5):
+                    pending = int(await count(self.consumer))
+        return encode(self.heartbeat(pending))

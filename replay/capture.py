@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from contracts import Event
+from kernel.bus import Delivery
 from kernel.errors import RequestTimeoutError
 
 __all__ = ["CaptureBus"]
@@ -39,6 +40,18 @@ class CaptureBus:
     async def subscribe(self, name: str, subjects: Sequence[str], handler: Any,
                         *, deliver: str = "all") -> _Nothing:
         return _Nothing()
+
+    async def read(self, subjects: Sequence[str], *, from_seq: int = 1, to_seq: int
+                   ) -> AsyncIterator[Delivery]:
+        # Nothing is stored: replay feeds recorded inputs itself.
+        for _ in ():
+            yield _
+
+    async def ack_floor(self, name: str) -> int:
+        return 0
+
+    async def last_message(self, subject: str) -> Delivery | None:
+        return None
 
     async def serve(self, subject: str, responder: Any) -> _Nothing:
         return _Nothing()

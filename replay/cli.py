@@ -7,8 +7,13 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from kernel.anchor import Anchor
+from kernel.commands import positive_int
 from kernel.config import load_config
 from kernel.logfile import LogWriter
 
@@ -25,13 +30,35 @@ def add_source_args(p: argparse.ArgumentParser, *, ranges: bool = True) -> None:
                    help="read a log file (from `keel replay dump`) instead of NATS")
     if ranges:
         r = p.add_mutually_exclusive_group()
-        r.add_argument("--from-seq", type=int, default=None, metavar="N",
+        r.add_argument("--from-seq", type=positive_int, default=None, metavar="N",
                        help="first log sequence to check/compare")
         r.add_argument("--from-time", default=None, metavar="T",
                        help="first storage time to check (ns or ISO-8601)")
-        p.add_argument("--to-seq", type=int, default=None, metavar="M",
+        p.add_argument("--to-seq", type=positive_int, default=None, metavar="M",
                        help="last log sequence to read")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def add_anchor_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--anchor", default=None, metavar="FILE",
+                   help="check the log against a notary's anchor (JSON from `keel replay "
+                   "anchor` or the notary's anchor_file): a log cut after a seal fails. "
+                   "Default on a stream: the anchors kept in its server")
+
+
+async def anchors_for(args: argparse.Namespace, src: LogSource) -> list[Anchor]:
+    """The anchors to check: ``--anchor FILE`` (one, or a JSON list), else the source's."""
+    path = getattr(args, "anchor", None)
+    if not path:
+        return await src.anchors()
+    try:
+        raw = json.loads(Path(path).read_bytes())
+        items = raw if isinstance(raw, list) else [raw]
+        return [msgspec.convert(item, Anchor) for item in items]
+    except OSError as exc:
+        raise SourceError(f"--anchor {path}: {exc.strerror or exc}") from None
+    except (ValueError, msgspec.ValidationError) as exc:
+        raise SourceError(f"--anchor {path}: not a notary anchor: {exc}") from None
 
 
 def _range(args: argparse.Namespace) -> dict[str, Any]:
@@ -75,7 +102,8 @@ async def verify_cmd(args: argparse.Namespace) -> int:
     async with open_source(args) as src:
         report = await verify(src, plugins=args.plugin or None, seed=seed, strict=args.strict,
                               snapshots=not args.no_snapshots,
-                              allow_mismatch=args.allow_mismatch)
+                              allow_mismatch=args.allow_mismatch,
+                              anchors=await anchors_for(args, src))
     _emit(report.to_json() if args.json else report.text(), args.json)
     return 0 if report.ok else 1
 
@@ -88,6 +116,8 @@ async def integrity_cmd(args: argparse.Namespace) -> int:
     async with open_source(args) as src:
         checker = IntegrityChecker(strict=args.strict, partial=src.from_seq > 1
                                    or src.from_time is not None)
+        for anchor in await anchors_for(args, src):
+            checker.check_anchor(anchor)
         async for rec in src.records():
             try:
                 ev = decode(rec.data)
@@ -98,6 +128,23 @@ async def integrity_cmd(args: argparse.Namespace) -> int:
     _emit(r.to_json() if args.json else "\n".join([r.summary(), *(f"  {i}" for i in r.issues)]),
           args.json)
     return 0 if r.ok else 1
+
+
+async def anchor_cmd(args: argparse.Namespace) -> int:
+    """Print (or write) the notaries' anchors kept in the server, for safekeeping."""
+    async with open_source(args) as src:
+        found = await src.anchors()
+    if not found:
+        print("keel: no notary anchor in this log's server (is the notary running?)",
+              file=sys.stderr)
+        return 1
+    body = json.dumps(msgspec.to_builtins(found if len(found) > 1 else found[0]), indent=2)
+    if args.out:
+        Path(args.out).write_text(body + "\n")
+        print(f"keel replay anchor: {len(found)} anchor(s) written to {args.out}")
+    else:
+        print(body)
+    return 0
 
 
 def _emit(body: Any, as_json: bool) -> None:

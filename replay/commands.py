@@ -27,13 +27,21 @@ def _replay(p: argparse.ArgumentParser) -> None:
                    "PluginSnapshot")
     v.add_argument("--allow-mismatch", action="store_true",
                    help="a version/config-hash mismatch is a note, not a failure")
+    cli.add_anchor_arg(v)
     v.set_defaults(_run=cli.wrap(cli.verify_cmd))
 
     i = sub.add_parser("integrity", help="check only the log's integrity (gaps, duplicate "
                        "ids, seals)")
     cli.add_source_args(i)
     i.add_argument("--strict", action="store_true", help="unsealed messages are errors")
+    cli.add_anchor_arg(i)
     i.set_defaults(_run=cli.wrap(cli.integrity_cmd))
+
+    a = sub.add_parser("anchor", help="print the notaries' anchors (last seal and chain hash) "
+                       "kept in the server; keep a copy to detect a truncated log later")
+    a.add_argument("--stream", default=None, help="JetStream stream (default: configured)")
+    a.add_argument("--out", default=None, metavar="FILE", help="write them to FILE")
+    a.set_defaults(_run=cli.wrap(cli.anchor_cmd), log=None)
 
     d = sub.add_parser("dump", help="copy the log (or a range) to a log file")
     cli.add_source_args(d)

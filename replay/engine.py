@@ -25,6 +25,7 @@ from contracts import (
 )
 from kernel import Plugin, PluginHost, PluginRunner, SimClock, config_hash, subject_matches
 from kernel.bus import Delivery
+from kernel.config import recorded_config_hash
 from kernel.logfile import LogRecord
 
 from .capture import CaptureBus
@@ -32,6 +33,9 @@ from .diff import event_fields, field_diff, same_bytes
 from .plan import Instance
 
 __all__ = ["KERNEL_EVENTS", "Divergence", "PluginReport", "ReplayedPlugin"]
+
+#: How far ahead of the log a source's expected outputs are read to find an id.
+_SOURCE_WINDOW = 100_000
 
 #: Published by the runner itself, not by the plugin's logic: never compared.
 KERNEL_EVENTS = (PluginStarted, PluginStopped, PluginSnapshot, TimerFired)
@@ -130,6 +134,8 @@ class ReplayedPlugin:
         self.source = _is_source(self.cls)
         #: A source's own account of what it published (``replay_outputs``), if it has one.
         self._source_outputs: Iterator[Event] | None = None
+        #: Expected source outputs read ahead of the log while aligning by id.
+        self._source_ahead: dict[str, Event] = {}
         self.bus = CaptureBus()
         self.pending: dict[str, _Pending] = {}
         self.k = -1
@@ -190,7 +196,8 @@ class ReplayedPlugin:
             msg = (f"version mismatch: log has {started.version} (seq {inst.started_seq}), "
                    f"installed is {self.cls.version}")
             (r.notes if self.allow_mismatch else r.problems).append(msg)
-        if not self.overrides and config_hash(config) != started.config_hash:
+        if (not self.overrides and config_hash(config) != started.config_hash
+                and recorded_config_hash(config, raw) != started.config_hash):
             msg = (f"config hash mismatch at seq {inst.started_seq}: recorded "
                    f"{started.config_hash}, the recorded config now hashes to "
                    f"{config_hash(config)} (the plugin's Config changed)")
@@ -268,6 +275,7 @@ class ReplayedPlugin:
                 snap = self._restore
                 assert snap is not None
                 runner.plugin.restore(snap.state)
+                runner.checkpoint()  # a later rollback returns here, not to the start
                 runner.stats.handled = snap.inputs
                 self._skip_until = None
             return
@@ -314,12 +322,26 @@ class ReplayedPlugin:
                                  twin.input_seq, field_diff(expected, actual), expected, actual))
 
     def _recorded_source_output(self, rec: LogRecord, event: Event, compare: bool) -> None:
-        """A source's output: compared in order with its ``replay_outputs()``, if any."""
+        """A source's output: compared with the one of the same id in its ``replay_outputs()``.
+
+        Aligned by id, not position: a source that retried a publish through an
+        outage, or restarted and republished from its start (duplicates dropped
+        by the log), still lines up. Expected events read past while looking for
+        an id wait in ``_source_ahead`` (bounded by ``_SOURCE_WINDOW``).
+        """
         r = self.report
         if self._source_outputs is None:
             r.unverifiable += 1
             return
-        expected = next(self._source_outputs, None)  # advance even when not comparing
+        expected = self._source_ahead.pop(event.id, None)
+        if expected is None:
+            for candidate in self._source_outputs:
+                if candidate.id == event.id:
+                    expected = candidate
+                    break
+                self._source_ahead[candidate.id] = candidate
+                if len(self._source_ahead) > _SOURCE_WINDOW:
+                    break
         if not compare or rec.seq < self.compare_from:
             return
         r.total += 1
@@ -328,7 +350,7 @@ class ReplayedPlugin:
                                      rec.seq, expected=event_fields(rec.data)))
             return
         data = encode(expected)
-        if expected.id == event.id and same_bytes(rec.data, rec.headers, data)[0]:
+        if same_bytes(rec.data, rec.headers, data)[0]:
             r.matched += 1
             return
         want, got = event_fields(rec.data), event_fields(data)
@@ -357,7 +379,7 @@ class ReplayedPlugin:
                         self.name, "extra", p.event.id, tag_of(type(p.event)), p.input_seq,
                         p.input_seq, actual=event_fields(p.data)))
         if self.source and self._source_outputs is not None and complete:
-            left = sum(1 for _ in self._source_outputs)
+            left = len(self._source_ahead) + sum(1 for _ in self._source_outputs)
             if left:
                 r.extra += left
                 r.divergences += 1

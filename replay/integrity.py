@@ -9,7 +9,12 @@ Three checks, each naming the log sequence at fault:
 * imported events match their ``DataImported`` manifest (``replay.imports``).
 
 Messages not yet covered by any seal are reported as the *unsealed tail*:
-a warning, or an error with ``strict``.
+a warning, or an error with ``strict``. Seals at the very end of the log are
+not: a seal cannot seal itself, and a notary's final seal (on a graceful stop)
+covers everything before it. An anchor (``kernel.anchor``: the latest seal's
+sequence and chain hash, kept outside the log) makes a log cut after a seal
+detectable: ``check_anchor`` reports a log that ends before the anchored seal
+or holds a different seal there.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contracts import Event, LogSeal, chain_hash, message_digest
+from kernel.anchor import Anchor
 from kernel.logfile import LogRecord
 
 from .imports import IMPORT_PRODUCERS, ImportChecker, ImportSummary
@@ -27,7 +33,9 @@ __all__ = ["IntegrityChecker", "IntegrityIssue", "IntegrityReport"]
 
 @dataclass(frozen=True, slots=True)
 class IntegrityIssue:
-    kind: str  # gap, duplicate_id, altered, undecodable, seal, chain, unsealed, chain_restart
+    #: gap, order, duplicate_id, altered, deleted, undecodable, seal, chain, unsealed,
+    #: chain_restart, truncated, anchor
+    kind: str
     seq: int
     detail: str
     error: bool = True
@@ -101,6 +109,13 @@ class IntegrityChecker:
         self._chains: dict[str, tuple[bytes, int]] = {}  # notary -> (chain, seal seq)
         self._max_sealed = 0
         self._imports = ImportChecker(self._issue, partial=partial)
+        self._seal_seqs: set[int] = set()
+        self._seals_at: dict[int, LogSeal] = {}
+        self._anchors: list[Anchor] = []
+
+    def check_anchor(self, anchor: Anchor) -> None:
+        """Also check the log against ``anchor`` (at ``finish()``)."""
+        self._anchors.append(anchor)
 
     def _issue(self, kind: str, seq: int, detail: str, error: bool = True) -> None:
         n = self._counts.get(kind, 0)
@@ -127,7 +142,9 @@ class IntegrityChecker:
         r.last_seq = seq
         self._pending[seq] = message_digest(seq, rec.subject, rec.data)
         if event is None:
-            self._issue("undecodable", seq, f"payload on {rec.subject} is not a keel event")
+            # Not a breach of the log: a bad producer published it (plugins dead-letter it).
+            self._issue("undecodable", seq, f"payload on {rec.subject} is not a keel event",
+                        error=False)
             return
         key = hash(event.id)
         prior = self._ids.get(key)
@@ -136,6 +153,9 @@ class IntegrityChecker:
         else:
             self._ids[key] = seq
         if isinstance(event, LogSeal):
+            self._seal_seqs.add(seq)
+            if any(a.seal_seq == seq for a in self._anchors):
+                self._seals_at[seq] = event
             self._seal(seq, event)
         elif event.producer in IMPORT_PRODUCERS:
             self._imports.add(seq, rec.data, event)
@@ -187,6 +207,11 @@ class IntegrityChecker:
         elif left:
             inner = [s for s in left if s < self._max_sealed]
             tail = [s for s in left if s > self._max_sealed]
+            # Seals at the very end seal everything before them (and cannot seal
+            # themselves): a genuine log stopped gracefully ends with one.
+            while tail and tail[-1] in self._seal_seqs:
+                tail.pop()
+            r.unsealed = len(inner) + len(tail)
             if inner:
                 self._issue("unsealed", inner[0], f"{len(inner)} messages inside the sealed part "
                             f"were never sealed, first seq {inner[0]} (notary not running then?)",
@@ -194,4 +219,24 @@ class IntegrityChecker:
             if tail:
                 self._issue("unsealed", tail[0], f"unsealed tail: seqs {tail[0]}..{tail[-1]} "
                             f"({len(tail)} messages) have no seal yet", error=self.strict)
+        for anchor in self._anchors:
+            self._check(anchor)
         return r
+
+    def _check(self, a: Anchor) -> None:
+        r = self.report
+        if r.messages == 0 or r.last_seq < a.seal_seq:
+            self._issue("truncated", r.last_seq + 1,
+                        f"the log ends at seq {r.last_seq}, but notary {a.notary}'s anchor "
+                        f"records a seal at seq {a.seal_seq} covering up to seq {a.last_seq}: "
+                        "messages after the log's end were removed")
+            return
+        if r.first_seq > a.seal_seq:
+            self._issue("anchor", a.seal_seq, f"the anchored seal (seq {a.seal_seq}) is before "
+                        "the range read; read from earlier to check it", error=False)
+            return
+        seal = self._seals_at.get(a.seal_seq)
+        if seal is None or seal.chain.hex() != a.chain or seal.notary != a.notary:
+            self._issue("anchor", a.seal_seq, f"seq {a.seal_seq} is not the seal notary "
+                        f"{a.notary}'s anchor records (chain {a.chain[:16]}...): the log was "
+                        "rewritten")

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kernel.anchor import ANCHOR_BUCKET, Anchor, decode_anchor
 from kernel.bus import subject_matches
 from kernel.errors import KeelError
 from kernel.logfile import LogReader, LogRecord
@@ -73,6 +74,10 @@ class LogSource:
     def _in_range(self, rec: LogRecord) -> bool:
         return self.from_time is None or rec.stored_ns >= self.from_time
 
+    async def anchors(self) -> list[Anchor]:
+        """The notaries' anchors kept beside this log (none for a file)."""
+        return []
+
     async def close(self) -> None:
         """Release connections."""
 
@@ -125,11 +130,20 @@ class StreamSource(LogSource):
         import nats
 
         if self._nc is None:
+            errors: list[str] = []
+
+            async def on_error(exc: Exception) -> None:
+                # nats-py's default callback prints a traceback per attempt; the
+                # failure is reported once, below, as a SourceError.
+                errors.append(f"{type(exc).__name__}: {exc}")
+
             try:
                 self._nc = await nats.connect(server_urls(self.url), connect_timeout=2,
-                                              max_reconnect_attempts=3)
+                                              max_reconnect_attempts=3, error_cb=on_error)
             except Exception as exc:
-                raise SourceError(f"cannot connect to NATS at {self.url}: {exc}") from None
+                cause = errors[-1] if errors else str(exc)
+                raise SourceError(f"cannot connect to NATS at {self.url}: {cause}; is the "
+                                  "server running and the URL (KEEL_NATS_URL) right?") from None
         return self._nc.jetstream()  # type: ignore[attr-defined]
 
     async def info(self) -> tuple[int, int, int]:
@@ -191,6 +205,25 @@ class StreamSource(LogSource):
             finally:
                 with contextlib.suppress(Exception):
                     await sub.unsubscribe()
+
+    async def anchors(self) -> list[Anchor]:
+        """Every notary's anchor in the server's ``KEEL_ANCHORS`` bucket."""
+        from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NoKeysError
+
+        js = await self._js()
+        try:
+            kv = await js.key_value(ANCHOR_BUCKET)
+            keys = await kv.keys()
+        except (BucketNotFoundError, NoKeysError):
+            return []
+        found = []
+        for key in sorted(keys):
+            try:
+                entry = await kv.get(key)
+                found.append(decode_anchor(entry.value or b""))
+            except (KeyNotFoundError, ValueError):
+                continue
+        return found
 
     async def close(self) -> None:
         if self._nc is not None:

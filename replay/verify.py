@@ -14,6 +14,7 @@ from typing import Any
 
 from contracts import DecodeError, Event, decode
 from kernel import PluginHost
+from kernel.anchor import Anchor
 from kernel.errors import PluginError
 
 from .engine import PluginReport, ReplayedPlugin
@@ -123,8 +124,10 @@ async def verify(
     strict: bool = False,
     snapshots: bool = True,
     allow_mismatch: bool = False,
+    anchors: Sequence[Anchor] = (),
 ) -> VerifyReport:
-    """Check integrity and replay ``plugins`` (default: all in the log)."""
+    """Check integrity (against ``anchors`` too) and replay ``plugins`` (default: all
+    in the log)."""
     host = host or PluginHost()
     life = await read_lifecycle(source)
     start = source.from_seq
@@ -132,6 +135,8 @@ async def verify(
                                            snapshots=snapshots, allow_mismatch=allow_mismatch)
     integrity = IntegrityChecker(strict=strict,
                                  partial=start > 1 or source.from_time is not None)
+    for anchor in anchors:
+        integrity.check_anchor(anchor)
     report = VerifyReport(source.name, integrity.report)
     # Plugins need their state from the start of the log, or from a snapshot:
     # reading starts at the earliest seq one of them needs; integrity and

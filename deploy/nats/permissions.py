@@ -17,6 +17,9 @@ What the rules give (stream ``KEEL``):
   neither create nor pull another plugin's consumer, nor subscribe to any
   logged subject directly, nor ask other plugins' queries (the gateway and
   operators may). Replies go to a per-user inbox (``_INBOX_<user>.>``).
+* key-value: each plugin writes only its own lease key ``KEEL_LEASES.<name>``
+  (one live instance per plugin name); the notary also its anchor
+  ``KEEL_ANCHORS.<name>``; ``ops`` reads the anchors.
 * not enforceable by subject: restart recovery reads the plugin's inputs
   through a short-lived consumer with a random name (``keel_tail_<id>``: NATS
   wildcards match whole tokens, so any name not denied) and fetches its last
@@ -65,6 +68,19 @@ RECOVERY = [f"$JS.API.CONSUMER.CREATE.{STREAM}.*",
             f"$JS.API.STREAM.MSG.GET.{STREAM}"]
 
 
+def kv_rights(bucket: str, key: str, *, create: bool = True) -> list[str]:
+    """Read and write one key of a JetStream key-value bucket (and make the bucket)."""
+    kv = f"KV_{bucket}"
+    rights = [f"$KV.{bucket}.{key}", f"$JS.API.STREAM.INFO.{kv}",
+              f"$JS.API.STREAM.MSG.GET.{kv}", f"$JS.API.DIRECT.GET.{kv}.$KV.{bucket}.{key}"]
+    return [*rights, f"$JS.API.STREAM.CREATE.{kv}"] if create else rights
+
+
+#: Extra key-value rights: every plugin holds its exclusive lease ``KEEL_LEASES.<name>``
+#: (one live instance per name); the notary writes its anchor ``KEEL_ANCHORS.<name>``.
+KV_KEYS: dict[str, list[str]] = {"notary": ["KEEL_ANCHORS"]}
+
+
 def consumer_rights(name: str) -> list[str]:
     s = STREAM
     return [f"$JS.API.CONSUMER.INFO.{s}.{name}", f"$JS.API.CONSUMER.DURABLE.CREATE.{s}.{name}",
@@ -82,6 +98,8 @@ def plugin_user(name: str) -> dict[str, list[str]]:
     own = [f"keel.sys.started.{name}", f"keel.sys.stopped.{name}", f"keel.timer.{name}",
            f"keel.dlq.{name}", f"keel.snapshot.{name}"]
     publish = [*PUBLISHES[name], *own, f"$JS.API.STREAM.INFO.{STREAM}", *RECOVERY]
+    for bucket in ["KEEL_LEASES", *KV_KEYS.get(name, [])]:
+        publish += kv_rights(bucket, name)
     for consumer in [name, *CONSUMERS.get(name, [])]:
         publish += consumer_rights(consumer)
     subscribe = [f"_INBOX_{name}.>", f"keelctl.query.{name}.>", "keelctl.health",
@@ -98,7 +116,12 @@ def operator_users() -> dict[str, dict[str, list[str]]]:
     """``ops``: halt/resume, status, queries, tail and audit reads; ``admin``: everything
     (creates the stream; `keel servers`, migrations)."""
     ops_publish = ["keel.ctl.>", "keelctl.>", f"$JS.API.STREAM.INFO.{STREAM}",
-                   f"$JS.API.CONSUMER.INFO.{STREAM}.*", *RECOVERY]
+                   f"$JS.API.CONSUMER.INFO.{STREAM}.*", *RECOVERY,
+                   # the notaries' anchors, read by `keel replay anchor|integrity|verify`
+                   *kv_rights("KEEL_ANCHORS", "*", create=False),
+                   "$JS.API.CONSUMER.CREATE.KV_KEEL_ANCHORS",
+                   "$JS.API.CONSUMER.CREATE.KV_KEEL_ANCHORS.>",
+                   "$JS.API.CONSUMER.DELETE.KV_KEEL_ANCHORS.*"]
     deny = [r for other in durables() for r in consumer_rights(other) if ".INFO." not in r]
     return {"ops": {"publish": ops_publish, "deny": deny, "subscribe": ["_INBOX_ops.>"]},
             "admin": {"publish": [">"], "deny": [], "subscribe": [">"]}}

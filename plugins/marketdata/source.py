@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from contracts import Bar
-from kernel import Plugin
+from kernel import Plugin, PluginError
 
 from .config import MarketDataConfig
 from .readers import read_events
@@ -54,8 +56,32 @@ class MarketData(Plugin):
     Config = MarketDataConfig
 
     published: int = 0
+    _events: Iterator[Any] | None = None
+
+    async def on_start(self) -> None:
+        """Refuse to start on an unusable source: a missing or unreadable file, a bad
+        first row. (Its events are then read once, by ``run()``.)"""
+        config: MarketDataConfig = self.config
+        if config.source == "file":
+            path = Path(config.path)
+            if not path.is_file():
+                what = "is not a file" if path.exists() else "does not exist"
+                raise PluginError(self.name, f"data file {config.path} {what} "
+                                  "(plugin.marketdata.path)")
+        try:
+            events = configured_events(config, self.name)
+            first = list(itertools.islice(events, 1))
+        except OSError as exc:
+            raise PluginError(self.name, f"cannot read {config.path}: {exc.strerror or exc}"
+                              ) from None
+        except ValueError as exc:  # MarketDataError names file, row and column
+            raise PluginError(self.name, str(exc)) from None
+        self._events = itertools.chain(first, events)
 
     async def run(self) -> None:
+        """Publish every configured event, in order. Across a bus outage each publish
+        is retried with the same id (the kernel's ``ctx.publish``), so the feed keeps
+        its place and nothing is stored twice."""
         config: MarketDataConfig = self.config
         publish = self.ctx.publish
         pace = config.realtime_factor
@@ -64,7 +90,10 @@ class MarketData(Plugin):
         settle = getattr(self.ctx.bus, "wait_idle", None) if config.lockstep else None
         prev_ts: int | None = None
         n = 0
-        for event in configured_events(config, self.name):
+        events = self._events if self._events is not None else configured_events(
+            config, self.name)
+        self._events = None
+        for event in events:
             if pace > 0 and prev_ts is not None:
                 # Wall-clock pacing only decides WHEN bars go out, never what
                 # they contain, so replay is unaffected.

@@ -1,0 +1,241 @@
+"""The life cycle half of ``PluginRunner``: start (lease, recovery, subscriptions),
+the source loop and its retrying publish, failure, and the graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from contracts import Event, health_subject, query_subject
+
+from ._runner_parts import Lease, RunnerStats, json_responder, started_event, stopped_event
+from .bus import Bus, DeliverPolicy, Delivery, Subscription
+from .clock import Clock
+from .errors import PluginFailedError, PublishError
+from .ids import IdSource
+from .plugin import Context, Plugin
+from .recovery import latest_snapshot
+from .rollback import Rollback
+
+__all__ = ["RunnerLifecycle"]
+
+log = logging.getLogger("keel.runner")
+
+
+class RunnerLifecycle:
+    """Mixin of ``PluginRunner`` (which sets every attribute declared here)."""
+
+    name: str
+    cls: type[Plugin]
+    config: msgspec.Struct
+    config_hash: str
+    bus: Bus
+    clock: Clock
+    ids: IdSource
+    ctx: Context
+    plugin: Plugin
+    stats: RunnerStats
+    consumer: str
+    node: str
+    seed: int
+    max_attempts: int
+    max_outage_s: float
+    lease_ttl_s: float
+    #: Told (runner, reason) when the plugin fails for good (the node exits non-zero).
+    on_failure: Callable[[Any, str], None] | None
+    handle_nowait: Callable[[Delivery], bool]
+    _rollback: Rollback
+    _lease: Lease | None
+    _nowait: bool
+    _subs: list[Subscription]
+    _source: asyncio.Task[None] | None
+    _suppress: bool
+    _skip_through: int
+
+    async def handle(self, delivery: Delivery) -> None:
+        raise NotImplementedError
+
+    async def _health_responder(self, data: bytes) -> bytes:
+        raise NotImplementedError
+
+    # -- lifecycle -------------------------------------------------------
+    async def start(
+        self, *, deliver: DeliverPolicy = "all", announce: bool = True, recover: bool = False
+    ) -> None:
+        """Start the plugin and open its durable consumer.
+
+        ``recover``: if the consumer already exists (a restart), first rebuild
+        the plugin's state by re-handling its inputs up to the consumer's ack
+        floor, with outputs suppressed, so it resumes with the state it had.
+        """
+        self.stats.state = "starting"
+        await self._take_lease()
+        floor = await self.bus.ack_floor(self.consumer) if recover else 0
+        if announce:
+            await self.bus.publish(self._started_event(resumed_from_seq=floor))
+        await self.plugin.on_start()
+        if floor:
+            await self._recover(floor)
+        self._rollback.checkpoint()
+        for qname, query in self.plugin.queries().items():
+            self._subs.append(
+                await self.bus.serve(query_subject(self.name, qname), json_responder(query))
+            )
+        self._subs.append(
+            await self.bus.serve(f"{health_subject()}.{self.name}", self._health_responder)
+        )
+        subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
+        extra: dict[str, Any] = {}
+        if self._nowait and getattr(self.bus, "supports_nowait", False):
+            extra["nowait"] = self.handle_nowait
+        self._subs.append(
+            await self.bus.subscribe(self.consumer, subjects, self.handle, deliver=deliver,
+                                     **extra)
+        )
+        if type(self.plugin).run is not Plugin.run:
+            self._source = asyncio.get_running_loop().create_task(
+                self._run_source(), name=f"{self.name}-source"
+            )
+        self.stats.state = "running"
+
+    async def _take_lease(self) -> None:
+        take = getattr(self.bus, "lease", None)
+        if self.lease_ttl_s <= 0 or take is None:
+            return
+        holder = self.node or f"pid {os.getpid()}"
+        self._lease = await take(self.name, holder, ttl_s=self.lease_ttl_s,
+                                 on_lost=self._lease_lost)
+
+    def _lease_lost(self, holder: str) -> None:
+        self.fail(f"its exclusive lease was taken by {holder}: another instance runs now")
+
+    def fail(self, reason: str) -> None:
+        """Mark the plugin failed for good and tell the node (which exits non-zero)."""
+        if self.stats.state == "failed":
+            return
+        self.stats.state = "failed"
+        self.stats.last_error = reason
+        log.error("%s: FAILED: %s", self.name, reason)
+        if self.on_failure is not None:
+            self.on_failure(self, reason)
+
+    async def _run_source(self) -> None:
+        try:
+            await self.plugin.run()
+        except asyncio.CancelledError:
+            raise
+        except PluginFailedError:
+            pass  # already failed (and reported) by the runner
+        except Exception as exc:
+            log.exception("%s: source loop failed", self.name)
+            self.fail(f"source loop: {type(exc).__name__}: {exc}")
+
+    async def _publish_retrying(self, event: Event) -> int:
+        """Publish outside a handler, retrying with the same id through a bus outage;
+        return the event's log sequence."""
+        since = 0.0
+        delay = 0.1
+        while True:
+            try:
+                return await self.bus.publish(event)
+            except PublishError as exc:
+                now = time.monotonic()
+                since = since or now
+                if now - since >= self.max_outage_s:
+                    self.fail(f"the bus did not acknowledge {event.id!r} for "
+                              f"{now - since:.0f}s (stream.max_outage_s): {exc.cause}")
+                    raise PluginFailedError(self.name, self.stats.last_error) from exc
+                self.stats.last_error = f"publish: {exc.cause} (retrying)"
+                log.warning("%s: publish of %s not acknowledged (%s); retrying",
+                            self.name, event.id, exc.cause)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def wait_source(self) -> None:
+        """Wait for the plugin's ``run()`` loop (if any) to finish."""
+        if self._source is not None:
+            await asyncio.shield(self._source)
+
+    async def stop(self, reason: str = "shutdown", *, announce: bool = True) -> None:
+        """Drain: stop intake, finish the in-flight input, then close the plugin."""
+        self.stats.state = "stopping"
+        if self._source is not None and not self._source.done():
+            self._source.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._source
+        for sub in reversed(self._subs):
+            await sub.stop()
+        self._subs.clear()
+        try:
+            if announce:
+                # Before on_stop: a plugin that records the log (the notary) then
+                # sees its own stop too.
+                await self.bus.publish(stopped_event(
+                    self.ids, self.clock.now_ns(), name=self.name, reason=reason,
+                    handled=self.stats.handled))
+            await self.plugin.on_stop()
+        finally:
+            if self.stats.state != "failed":
+                self.stats.state = "stopped"
+            await self._release_lease()
+
+    async def _release_lease(self) -> None:
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            with contextlib.suppress(Exception):
+                await lease.release()
+
+    async def _recover(self, floor: int) -> None:
+        """Rebuild state: from the latest snapshot if any, then the inputs up to ``floor``.
+
+        Inputs at or before the point recovered to are skipped when the
+        consumer redelivers them (a snapshot can be ahead of the ack floor).
+        """
+        self.stats.state = "recovering"
+        start = 1
+        snap = await latest_snapshot(self.bus, self.name, version=self.cls.version,
+                                     config_hash=self.config_hash)
+        if snap is not None:
+            self.plugin.restore(snap.state)
+            self._rollback.checkpoint()
+            self.stats.handled = snap.inputs
+            start = snap.last_input_seq + 1
+            self._skip_through = max(floor, snap.last_input_seq)
+            log.info("%s: restored snapshot after %s inputs (seq %s)",
+                     self.name, snap.inputs, snap.last_input_seq)
+        else:
+            self._skip_through = floor
+        if start > floor:
+            return
+        subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
+        self._suppress = True
+        self.ctx.rebuilding = True
+        try:
+            async for delivery in self.bus.read(subjects, from_seq=start, to_seq=floor):
+                for attempt in range(1, self.max_attempts + 1):
+                    try:
+                        await self.handle(msgspec.structs.replace(delivery, attempt=attempt))
+                        break
+                    except PluginFailedError:
+                        raise
+                    except Exception:  # retried, as live; the last attempt dead-letters
+                        continue
+                self.stats.recovered += 1
+        finally:
+            self._suppress = False
+            self.ctx.rebuilding = False
+        log.info("%s: state rebuilt from %s inputs up to seq %s",
+                 self.name, self.stats.recovered, floor)
+
+    def _started_event(self, resumed_from_seq: int = 0) -> Event:
+        return started_event(self.ids, self.clock.now_ns(), name=self.name,
+                             version=self.cls.version, config=self.config,
+                             config_hash=self.config_hash, node=self.node, seed=self.seed,
+                             resumed_from_seq=resumed_from_seq)

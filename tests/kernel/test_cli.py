@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -240,11 +241,12 @@ def test_cli_errors_name_what_exists_and_a_broken_pipe_is_quiet(
         servers.terminate()
 
 
-def test_up_with_no_plugins_configured_runs_the_demo_pipeline_only(tmp_path: Path) -> None:
+def test_up_with_no_plugins_configured_runs_the_demo_pipeline_only(
+        tmp_path: Path, postgres_server: Any) -> None:
     assert not (ROOT / "keel.toml").exists()
     env = {**os.environ, "KEEL_DATA_DIR": str(tmp_path / "data"),
-           # keel up starts what has no URL; Postgres is not what this test is about.
-           "KEEL_DATABASE_URL": "postgresql://unused@127.0.0.1:9/none"}
+           # keel up starts what has no URL: the suite's Postgres saves an initdb.
+           "KEEL_DATABASE_URL": postgres_server.url}
     env.pop("KEEL_NATS_URL", None)
     env.pop("KEEL_CONFIG", None)
     up = Bg(["up"], env, "keel: running", tmp_path / "up.log")

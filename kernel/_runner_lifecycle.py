@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from contracts import Event, health_subject, query_subject
+from contracts import Event, encode, health_subject, query_subject
 
 from ._runner_parts import Lease, RunnerStats, json_responder, started_event, stopped_event
 from .bus import Bus, DeliverPolicy, Delivery, Subscription
@@ -23,6 +23,7 @@ from .ids import IdSource
 from .plugin import Context, Plugin
 from .recovery import latest_snapshot
 from .rollback import Rollback
+from .start_policy import WARM_UP, Join, join
 
 __all__ = ["RunnerLifecycle"]
 
@@ -58,6 +59,15 @@ class RunnerLifecycle:
     _source: asyncio.Task[None] | None
     _suppress: bool
     _skip_through: int
+    start_policy: str
+    heartbeat_s: float
+    _join: Join
+    _joined: bool
+    _progress_at: float
+    _beat_task: asyncio.Task[None] | None
+
+    def heartbeat(self, pending: int | None = None) -> Any:
+        raise NotImplementedError
 
     async def handle(self, delivery: Delivery) -> None:
         raise NotImplementedError
@@ -67,22 +77,34 @@ class RunnerLifecycle:
 
     # -- lifecycle -------------------------------------------------------
     async def start(
-        self, *, deliver: DeliverPolicy = "all", announce: bool = True, recover: bool = False
+        self, *, deliver: DeliverPolicy = "all", announce: bool = True, recover: bool = False,
+        run_source: bool = True,
     ) -> None:
         """Start the plugin and open its durable consumer.
 
-        ``recover``: if the consumer already exists (a restart), first rebuild
-        the plugin's state by re-handling its inputs up to the consumer's ack
-        floor, with outputs suppressed, so it resumes with the state it had.
+        ``recover`` (a node's start): join the log by the start policy
+        (``kernel.start_policy``). If the consumer already exists (a restart),
+        first rebuild the plugin's state by re-handling its inputs up to the
+        consumer's ack floor, with outputs suppressed, so it resumes with the
+        state it had; a first ``warm-up`` start rebuilds it from the inputs
+        already in the log the same way, then goes live at the tail.
+        ``run_source``: start the ``run()`` loop now (a node starts every
+        plugin's consumer first, then the sources: ``start_source``).
         """
         self.stats.state = "starting"
         await self._take_lease()
-        floor = await self.bus.ack_floor(self.consumer) if recover else 0
+        if recover:
+            self._join = await join(self.bus, self.consumer, self.name, self.start_policy)
+            self._joined = True
+            deliver = self._join.deliver
+        floor = await self.bus.ack_floor(self.consumer) if recover and self._join.restart else 0
         if announce:
             await self.bus.publish(self._started_event(resumed_from_seq=floor))
         await self.plugin.on_start()
         if floor:
             await self._recover(floor)
+        elif recover and self._join.policy == WARM_UP and self._join.live_from_seq > 1:
+            await self._warm_up(self._join.live_from_seq - 1)
         self._rollback.checkpoint()
         for qname, query in self.plugin.queries().items():
             self._subs.append(
@@ -99,11 +121,42 @@ class RunnerLifecycle:
             await self.bus.subscribe(self.consumer, subjects, self.handle, deliver=deliver,
                                      **extra)
         )
-        if type(self.plugin).run is not Plugin.run:
+        if run_source:
+            self.start_source()
+        self.stats.state = "running"
+        self._progress_at = time.monotonic()
+        if self.heartbeat_s > 0 and hasattr(self.bus, "broadcast"):
+            self._beat_task = asyncio.get_running_loop().create_task(
+                self._beat(), name=f"{self.name}-heartbeat")
+
+    def start_source(self) -> None:
+        """Start the plugin's ``run()`` loop, if it has one and it is not running yet."""
+        if type(self.plugin).run is not Plugin.run and self._source is None:
             self._source = asyncio.get_running_loop().create_task(
                 self._run_source(), name=f"{self.name}-source"
             )
-        self.stats.state = "running"
+
+    async def _pending(self) -> int | None:
+        """Inputs its durable consumer holds for it, when the bus can tell."""
+        count = getattr(self.bus, "consumer_pending", None)
+        if count is None:
+            return None
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(0.5):
+                return int(await count(self.consumer))
+        return None
+
+    async def _beat(self) -> None:
+        """Broadcast a ``Heartbeat`` every ``heartbeat_s`` (live only, never logged)."""
+        while True:
+            try:
+                beat = self.heartbeat(await self._pending())
+                await self.bus.broadcast(beat.subject(), encode(beat))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the bus is down: the missing beats say so
+                log.debug("%s: heartbeat not sent: %s", self.name, exc)
+            await asyncio.sleep(self.heartbeat_s)
 
     async def _take_lease(self) -> None:
         take = getattr(self.bus, "lease", None)
@@ -166,6 +219,11 @@ class RunnerLifecycle:
     async def stop(self, reason: str = "shutdown", *, announce: bool = True) -> None:
         """Drain: stop intake, finish the in-flight input, then close the plugin."""
         self.stats.state = "stopping"
+        beat, self._beat_task = self._beat_task, None
+        if beat is not None:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
         if self._source is not None and not self._source.done():
             self._source.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -199,7 +257,7 @@ class RunnerLifecycle:
         consumer redelivers them (a snapshot can be ahead of the ack floor).
         """
         self.stats.state = "recovering"
-        start = 1
+        start = self._join.recover_from
         snap = await latest_snapshot(self.bus, self.name, version=self.cls.version,
                                      config_hash=self.config_hash)
         if snap is not None:
@@ -214,11 +272,26 @@ class RunnerLifecycle:
             self._skip_through = floor
         if start > floor:
             return
+        await self._rehandle(start, floor)
+        log.info("%s: state rebuilt from %s inputs up to seq %s",
+                 self.name, self.stats.recovered, floor)
+
+    async def _warm_up(self, to_seq: int) -> None:
+        """A first ``warm-up`` start: handle the inputs already in the log (up to
+        ``to_seq``) with outputs suppressed, exactly as a restart's recovery."""
+        self.stats.state = "warming up"
+        self._skip_through = to_seq
+        await self._rehandle(1, to_seq)
+        log.info("%s: warmed up on %s inputs up to seq %s; live from seq %s",
+                 self.name, self.stats.recovered, to_seq, to_seq + 1)
+
+    async def _rehandle(self, start: int, end: int) -> None:
+        """Handle the logged inputs ``start..end`` again, outputs suppressed."""
         subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
         self._suppress = True
         self.ctx.rebuilding = True
         try:
-            async for delivery in self.bus.read(subjects, from_seq=start, to_seq=floor):
+            async for delivery in self.bus.read(subjects, from_seq=start, to_seq=end):
                 for attempt in range(1, self.max_attempts + 1):
                     try:
                         await self.handle(msgspec.structs.replace(delivery, attempt=attempt))
@@ -231,11 +304,11 @@ class RunnerLifecycle:
         finally:
             self._suppress = False
             self.ctx.rebuilding = False
-        log.info("%s: state rebuilt from %s inputs up to seq %s",
-                 self.name, self.stats.recovered, floor)
 
     def _started_event(self, resumed_from_seq: int = 0) -> Event:
         return started_event(self.ids, self.clock.now_ns(), name=self.name,
                              version=self.cls.version, config=self.config,
                              config_hash=self.config_hash, node=self.node, seed=self.seed,
-                             resumed_from_seq=resumed_from_seq)
+                             resumed_from_seq=resumed_from_seq,
+                             start_policy=self._join.policy if self._joined else "",
+                             live_from_seq=self._join.live_from_seq if self._joined else 0)

@@ -47,8 +47,10 @@ class RunnerStats:
     published: int = 0
     last_error: str = ""
     last_seq: int = 0
-    #: Inputs re-handled at start to rebuild state after a restart.
+    #: Inputs re-handled at start to rebuild state (a restart's recovery, a warm-up).
     recovered: int = 0
+    #: Inputs before a ``new`` plugin's live point: never handled.
+    skipped: int = 0
     #: Deliveries of an input after its first (handler retries, redeliveries).
     redelivered: int = 0
     #: The input being retried now (0: none) and its latest attempt.
@@ -80,7 +82,8 @@ class Outbox:
 
 
 def started_event(ids: IdSource, now: int, *, name: str, version: str, config: msgspec.Struct,
-                  config_hash: str, node: str, seed: int, resumed_from_seq: int) -> PluginStarted:
+                  config_hash: str, node: str, seed: int, resumed_from_seq: int,
+                  start_policy: str = "", live_from_seq: int = 0) -> PluginStarted:
     return PluginStarted(
         id=ids.natural("started", config_hash, now),
         ts=now,
@@ -92,6 +95,8 @@ def started_event(ids: IdSource, now: int, *, name: str, version: str, config: m
         node=node,
         seed=seed,
         resumed_from_seq=resumed_from_seq,
+        start_policy=start_policy,
+        live_from_seq=live_from_seq,
     )
 
 

@@ -21,6 +21,7 @@ from .config import KeelConfig, load_config
 from .errors import KeelError
 from .host import PluginHost
 from .logs import setup_logging
+from .start_policy import POLICIES
 
 __all__ = ["build_parser", "main", "run_async"]
 
@@ -54,7 +55,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .node_cli import run_plugins
 
-    return run_async(run_plugins(_config(args), args.plugins, embedded=False))
+    return run_async(run_plugins(_config(args), args.plugins, embedded=False, start=args.start))
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -73,7 +74,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
         print("keel up: no `plugins` in the config: running the demo pipeline "
               f"({', '.join(names)}); list yours as `plugins = [...]` in keel.toml, or name "
               "them: keel up PLUGIN...", flush=True)
-    return run_async(run_plugins(config, names, embedded=True))
+    return run_async(run_plugins(config, names, embedded=True, start=args.start))
 
 
 def _cmd_servers(args: argparse.Namespace) -> int:
@@ -83,9 +84,10 @@ def _cmd_servers(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from .node_cli import status
+    from .status_cli import status
 
-    return run_async(status(_config(args), as_json=args.json, timeout=args.timeout))
+    return run_async(status(_config(args), args.plugins, as_json=args.json, wait_s=args.wait,
+                            stall_after_s=args.stall_after))
 
 
 def _cmd_tail(args: argparse.Namespace) -> int:
@@ -142,8 +144,17 @@ def _kernel_commands() -> list[Command]:
     def plugins(p: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    def start_policy(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--start", choices=POLICIES, default=None,
+                       help="how these plugins join a log that already holds events, when "
+                       "first started: beginning (handle it all), new (only what arrives "
+                       "from now), warm-up (rebuild state from it, outputs suppressed, then "
+                       "go live). Default: [start] in keel.toml, else each plugin's own "
+                       "(strategies: warm-up; others: beginning)")
+
     def run(p: argparse.ArgumentParser) -> None:
         p.add_argument("plugins", nargs="+", metavar="PLUGIN", help="plugin names to run")
+        start_policy(p)
 
     def up(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -152,14 +163,22 @@ def _kernel_commands() -> list[Command]:
             metavar="PLUGIN",
             help="plugins to run (default: `plugins` in the config, else the demo pipeline)",
         )
+        start_policy(p)
 
     def servers(p: argparse.ArgumentParser) -> None:
         p.add_argument("--no-postgres", action="store_true", help="start NATS only")
 
     def status(p: argparse.ArgumentParser) -> None:
+        p.add_argument("plugins", nargs="*", metavar="PLUGIN",
+                       help="plugins that should be running (default: `plugins` in the "
+                       "config); one of them stopped or never started is unhealthy")
         p.add_argument("--json", action="store_true")
-        p.add_argument("--timeout", type=positive_float, default=1.0,
-                       help="seconds to wait per plugin")
+        p.add_argument("--wait", "--timeout", dest="wait", type=positive_float, default=3.0,
+                       help="seconds to listen for heartbeats (it returns as soon as every "
+                       "plugin that should run was heard)")
+        p.add_argument("--stall-after", type=positive_float, default=10.0, metavar="S",
+                       help="a plugin with pending input that handled nothing for S seconds "
+                       "is stalled")
 
     def tail(p: argparse.ArgumentParser) -> None:
         p.add_argument("subject", nargs="?", default="keel.>", help="subject filter (wildcards)")
@@ -183,7 +202,8 @@ def _kernel_commands() -> list[Command]:
         p.add_argument("plugin")
         p.add_argument("name")
         p.add_argument("args", nargs="?", default="{}", help="JSON object of arguments")
-        p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer")
+        p.add_argument("--timeout", type=positive_float, default=5.0,
+                       help="seconds to wait for the answer")
 
     def demo(p: argparse.ArgumentParser) -> None:
         p.add_argument("--bars", type=positive_int, default=2000, help="synthetic bars to run")

@@ -88,7 +88,7 @@ class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     data_dir: str = ".keel"
     seed: int = 0
     account: str = "default"
-    #: Plugins ``keel up`` runs; empty means every discovered plugin.
+    #: Plugins ``keel up`` runs (and ``keel status`` expects); empty: the demo pipeline.
     plugins: list[str] = []
     #: Plugins never run by ``keel up`` even if listed or discovered.
     disabled: list[str] = []
@@ -110,6 +110,13 @@ class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     #: A plugin's exclusive lease (one live instance per name) expires this many
     #: seconds after its holder last renewed it (renewed every third of it).
     lease_ttl_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 6.0
+    #: Start policy per plugin name (``"*"``: every other plugin), over each
+    #: plugin's own default: ``beginning``, ``new`` or ``warm-up``
+    #: (``kernel.start_policy``). ``keel run --start`` overrides it.
+    start: dict[str, Literal["beginning", "new", "warm-up"]] = {}
+    #: Seconds between two heartbeats a live plugin broadcasts (0: none); ``keel
+    #: status`` and the gateway's ``/health`` read them.
+    heartbeat_s: Annotated[float, msgspec.Meta(ge=0, le=60)] = 1.0
     #: NATS users per plugin (each plugin then gets a connection of its own),
     #: ``"*"`` for every other connection of this process; empty: no auth.
     nats_auth: dict[str, NatsCredentials] = {}

@@ -245,8 +245,14 @@ def _from_beat(name: str, beat: dict[str, Any], want: bool, stall_after_s: float
         return verdict("failed", False, str(beat.get("last_error", "")))
     if state in ("starting", "recovering", "warming up"):
         return verdict("starting", True, state)
+    stuck = []
+    if beat.get("retrying_seq"):
+        stuck.append(f"retrying seq {beat['retrying_seq']} (attempt {beat.get('attempt', '?')})")
+    if beat.get("unpublished"):
+        stuck.append(f"{beat['unpublished']} outputs waiting for the bus")
     if lag and idle >= stall_after_s:
         error = f"; last error: {beat['last_error']}" if beat.get("last_error") else ""
         return verdict("stalled", False,
-                       f"{lag} inputs pending, none handled for {idle:.0f} s{error}")
-    return verdict("running", True, state if state != "running" else "")
+                       "; ".join([f"{lag} inputs pending, none handled for {idle:.0f} s",
+                                  *stuck]) + error)
+    return verdict("running", True, "; ".join(stuck))

@@ -24,6 +24,7 @@ from .config import KeelConfig
 from .errors import ConfigError, KeelError
 from .host import PluginHost
 from .runner import PluginRunner
+from .start_policy import resolve_policy
 
 __all__ = [
     "NoBusError",
@@ -131,9 +132,11 @@ class Node:
         *,
         node_name: str | None = None,
         buses: Mapping[str, Bus] | None = None,
+        start: str | None = None,
     ) -> None:
         """``buses``: a connection of its own per plugin name (per-plugin NATS users);
-        the others use ``bus``."""
+        the others use ``bus``. ``start``: the start policy of every plugin here
+        (``keel run --start``), over ``[start]`` and the plugins' own."""
         self.config = config
         self.host = host
         self.bus = bus
@@ -154,6 +157,8 @@ class Node:
                 lease_ttl_s=config.lease_ttl_s,
                 on_failure=self._plugin_failed,
                 timing=True,
+                start_policy=resolve_policy(n, host.get(n).start_policy, config.start, start),
+                heartbeat_s=config.heartbeat_s,
             )
             for n in names
         ]
@@ -168,10 +173,12 @@ class Node:
         self.request_stop()
 
     async def start(self) -> None:
+        """Start every plugin's consumer (joining the log by its start policy), then the
+        source loops: plugins started together see everything any of them publishes."""
         started: list[PluginRunner] = []
         try:
             for runner in self.runners:
-                await runner.start(recover=True)
+                await runner.start(recover=True, run_source=False)
                 started.append(runner)
                 log.info("started plugin %s %s", runner.name, runner.cls.version)
         except BaseException:
@@ -179,6 +186,8 @@ class Node:
                 with contextlib.suppress(Exception):
                     await runner.stop("start of another plugin failed")
             raise
+        for runner in self.runners:
+            runner.start_source()
         self._timer_task = asyncio.get_running_loop().create_task(self._poll_timers())
 
     async def _poll_timers(self) -> None:

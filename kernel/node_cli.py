@@ -18,7 +18,6 @@ import msgspec
 from contracts import DecodeError, Halt, Resume, decode, query_subject, to_builtins
 
 from .config import KeelConfig
-from .errors import RequestTimeoutError
 from .host import PluginHost
 from .node import Node, check_data_dir, open_bus, read_servers_file, servers_file
 
@@ -28,7 +27,6 @@ __all__ = [
     "query",
     "run_plugins",
     "serve_embedded",
-    "status",
     "tail",
 ]
 
@@ -91,7 +89,11 @@ async def embedded_servers(
         await asyncio.to_thread(servers.stop)
 
 
-async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedded: bool) -> int:
+async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedded: bool,
+                      start: str | None = None) -> int:
+    """``keel run``/``keel up``: run the plugins in this process until a signal.
+
+    ``start``: every plugin's start policy (``keel run --start``)."""
     host = PluginHost()
     chosen = host.select(config, names)
     for name in chosen:  # fail on a bad config before anything starts
@@ -109,7 +111,7 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
         # A plugin with a NATS user of its own gets a connection of its own.
         buses = {n: await stack.enter_async_context(open_bus(config, name=f"keel-{n}", who=n))
                  for n in chosen if n in config.nats_auth}
-        node = Node(config, host, chosen, bus, buses=buses)
+        node = Node(config, host, chosen, bus, buses=buses, start=start)
         node.install_signal_handlers()
         await node.start()
         # The model registry follows the log wherever a database is at hand.
@@ -152,39 +154,6 @@ async def serve_embedded(config: KeelConfig, *, postgres: bool = True) -> int:
         print(f"keel servers: {died}\nkeel servers: stopped the others and removed "
               f"{servers_file(config)}; restart with `keel servers`", file=sys.stderr)
         return 1
-    return 0
-
-
-async def status(config: KeelConfig, *, as_json: bool, timeout: float) -> int:
-    host = PluginHost()
-    rows: list[dict[str, Any]] = []
-    async with open_bus(config) as bus:
-        for name in host.names():
-            try:
-                reply = await bus.request(f"keelctl.health.{name}", b"", timeout=timeout)
-                beat = decode(reply)
-                row = to_builtins(beat)
-                row.update(json.loads(row.pop("facts_json", "{}") or "{}"))
-                rows.append(row)
-            except RequestTimeoutError:
-                rows.append({"plugin": name, "state": "not running"})
-            except DecodeError as exc:
-                rows.append({"plugin": name, "state": "?", "last_error": f"bad answer: {exc}"})
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    print(f"{'PLUGIN':<16} {'STATE':<12} {'HANDLED':>8} {'PENDING':>8} {'ERRORS':>7} "
-          f"{'REDELIV':>7} {'DLQ':>5}  NODE / STUCK / LAST ERROR")
-    for r in rows:
-        stuck = (f"retrying seq {r['retrying_seq']} (attempt {r.get('attempt', '?')}) "
-                 if r.get("retrying_seq") else "")
-        if r.get("unpublished"):
-            stuck += f"{r['unpublished']} outputs waiting for the bus "
-        print(
-            f"{r['plugin']:<16} {r.get('state', '?'):<12} {r.get('handled', ''):>8} "
-            f"{r.get('pending', ''):>8} {r.get('errors', ''):>7} {r.get('redelivered', ''):>7} "
-            f"{r.get('dead_lettered', ''):>5}  {r.get('node', '')} {stuck}{r.get('last_error', '')}"
-        )
     return 0
 
 

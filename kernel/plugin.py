@@ -9,6 +9,7 @@ crash) republishes the same ids and the bus drops the copies.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -58,6 +59,11 @@ class Context:
         #: discarded then, and a handler that does I/O of its own must skip it.
         self.rebuilding = False
         self._outputs: list[Event] | None = None
+        #: The task running an ``async def`` handler now (None: a plain handler, or
+        #: none). Only that task's ``emit``/``publish`` belong to the handler: a
+        #: source loop (``run()``) publishing while the handler is suspended must not
+        #: have its events queued into the handler's outputs.
+        self._handler_task: asyncio.Task[Any] | None = None
         #: How ``publish`` sends outside a handler (the runner's retrying publish).
         self._send: Callable[[Event], Awaitable[int]] | None = None
 
@@ -72,13 +78,24 @@ class Context:
             **fields,
         )
 
+    def _handler_outputs(self) -> list[Event] | None:
+        """The outputs of the handler running in the caller's task, if one is."""
+        outputs = self._outputs
+        if outputs is None:
+            return None
+        owner = self._handler_task
+        if owner is not None and owner is not asyncio.current_task():
+            return None  # another task (the source loop) while an async handler waits
+        return outputs
+
     def emit(self, event: Event) -> None:
         """Queue an output of the current handler (published when it returns)."""
-        if self._outputs is None:
+        outputs = self._handler_outputs()
+        if outputs is None:
             raise RuntimeError(
                 f"{self.name}: emit() outside an event handler; use `await ctx.publish(...)`"
             )
-        self._outputs.append(event)
+        outputs.append(event)
 
     async def publish(self, event: Event) -> int | None:
         """Publish now (outside handlers: sources, start-up); queue it inside one.
@@ -91,8 +108,9 @@ class Context:
         fails and its process exits non-zero. A source loop therefore keeps its
         place across a bus outage by simply awaiting this.
         """
-        if self._outputs is not None:
-            self._outputs.append(event)
+        outputs = self._handler_outputs()
+        if outputs is not None:
+            outputs.append(event)
             return None
         if self._send is not None:
             return await self._send(event)
@@ -110,6 +128,7 @@ class Context:
 
     def _end(self) -> list[Event]:
         outputs, self._outputs = self._outputs or [], None
+        self._handler_task = None
         return outputs
 
 
@@ -118,7 +137,8 @@ class Plugin:
 
     Class attributes: ``name`` (unique, a subject token), ``version``,
     ``Config`` (a frozen msgspec Struct with ``forbid_unknown_fields=True``;
-    its defaults are the plugin's defaults), ``description`` and ``stop_last``.
+    its defaults are the plugin's defaults), ``description``, ``stop_last`` and
+    ``start_policy``.
     """
 
     name: ClassVar[str]
@@ -128,6 +148,10 @@ class Plugin:
     #: Stopped after every other plugin of its node, so it sees their stops
     #: (a plugin that records the whole log, such as the notary).
     stop_last: ClassVar[bool] = False
+    #: How it joins a log that already holds events when first started
+    #: (``kernel.start_policy``): ``beginning``, ``new`` or ``warm-up``.
+    #: keel.toml's ``[start]`` and ``keel run --start`` override it.
+    start_policy: ClassVar[str] = "beginning"
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

@@ -17,6 +17,11 @@ The guarantees a plugin author gets without writing anything:
   ``max_outage_s``; then the plugin fails (``PluginFailedError``) and its
   node exits non-zero, for a supervisor to restart it.
 * One live instance per plugin name, on a bus that offers leases (NATS).
+* A node's plugin joins a log that already holds events by its start policy
+  (``kernel.start_policy``): every input, only new ones, or a warm-up on the
+  history with outputs suppressed.
+* A live plugin broadcasts a ``Heartbeat`` every ``heartbeat_s``
+  (``kernel.heartbeats``: what ``keel status`` and the gateway read).
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ from .metrics import LatencyHistogram
 from .plugin import Context, Plugin
 from .rng import plugin_rng
 from .rollback import Rollback, RollbackError
+from .start_policy import LIVE, Join
 
 __all__ = ["PluginRunner", "RunnerStats"]
 
@@ -89,7 +95,11 @@ class PluginRunner(RunnerLifecycle):
         lease_ttl_s: float = 0.0,
         on_failure: Callable[[PluginRunner, str], None] | None = None,
         timing: bool = False,
+        start_policy: str = "beginning",
+        heartbeat_s: float = 0.0,
     ) -> None:
+        """``start_policy``: how it joins the log when started with ``recover`` (a
+        node); ``heartbeat_s`` > 0: broadcast a heartbeat that often (live nodes)."""
         self.name = cls.name
         self.cls = cls
         self.config = config
@@ -107,6 +117,14 @@ class PluginRunner(RunnerLifecycle):
         #: > 0: take the plugin's exclusive lease at start (on a bus that has leases).
         self.lease_ttl_s = lease_ttl_s
         self.on_failure = on_failure
+        self.start_policy = start_policy
+        self.heartbeat_s = heartbeat_s
+        #: How it joined the log (``LIVE``: every input handled, outputs published).
+        self._join: Join = LIVE
+        self._joined = False
+        #: Monotonic time of the last input taken or finished (for "stalled").
+        self._progress_at = 0.0
+        self._beat_task: asyncio.Task[None] | None = None
         self.stats = RunnerStats()
         #: Handler latency (live nodes only: ``timing``); off on the in-process fast path.
         self.latency: LatencyHistogram | None = LatencyHistogram() if timing else None
@@ -140,9 +158,15 @@ class PluginRunner(RunnerLifecycle):
         self.handle_nowait = self._fast_path()
 
     # -- the hot path ----------------------------------------------------
+    def join_as(self, join: Join) -> None:
+        """Handle inputs as a plugin that joined the log this way (replay, what-if:
+        what its ``PluginStarted`` recorded)."""
+        self._join = join
+
     async def handle(self, delivery: Delivery) -> None:
         if delivery.seq <= self._skip_through and not self._suppress:
             return
+        self._progress_at = time.monotonic()
         stats = self.stats
         if stats.state == "failed":
             raise PluginFailedError(self.name, stats.last_error)
@@ -166,6 +190,22 @@ class PluginRunner(RunnerLifecycle):
                 await self._dead_letter(delivery, f"decode error: {why}")
                 stats.retrying_seq = 0
                 return
+        if self._join is not LIVE:
+            mode = self._join.mode(delivery.seq, event.producer)
+            if mode == "skip":  # before a ``new`` plugin's live point
+                stats.skipped += 1
+                return
+            if mode == "suppress" and not self._suppress:  # warm-up input, history
+                self._suppress = self.ctx.rebuilding = True
+                try:
+                    await self._handle_event(delivery, event)
+                finally:
+                    self._suppress = self.ctx.rebuilding = False
+                return
+        await self._handle_event(delivery, event)
+
+    async def _handle_event(self, delivery: Delivery, event: Event) -> None:
+        stats = self.stats
         rollback = self._rollback
         if not rollback.ready:
             rollback.checkpoint()
@@ -180,6 +220,10 @@ class PluginRunner(RunnerLifecycle):
         trace: dict[str, str] | None = None
         latency = self.latency
         started = time.perf_counter_ns() if latency is not None else 0
+        if not self._sync:
+            # Only this task's emits are the handler's: a source loop publishing
+            # while this handler awaits publishes at once (``Context.publish``).
+            ctx._handler_task = asyncio.current_task()
         try:
             if self.tracing:
                 trace = await self._handle_traced(event, delivery.headers)
@@ -189,6 +233,7 @@ class PluginRunner(RunnerLifecycle):
                 await self._on_event(event)  # type: ignore[misc]
         except Exception as exc:
             ctx._outputs = None
+            ctx._handler_task = None
             clock._event_ns = None
             ids._cause = None
             stats.errors += 1
@@ -222,6 +267,8 @@ class PluginRunner(RunnerLifecycle):
             if latency is not None:
                 latency.observe(time.perf_counter_ns() - started)
         ctx._outputs = None
+        ctx._handler_task = None
+        self._progress_at = time.monotonic()
         if self._due_timers:
             outputs.extend(self._take_timers())
         stats.handled += 1
@@ -332,7 +379,8 @@ class PluginRunner(RunnerLifecycle):
         def handle_nowait(delivery: Delivery) -> bool:
             # (Recovery re-handles through ``handle``, before the fast path is offered.)
             event = delivery.event
-            if event is None or delivery.attempt != 1 or delivery.seq <= self._skip_through:
+            if (event is None or delivery.attempt != 1 or delivery.seq <= self._skip_through
+                    or self._join is not LIVE):
                 return False
             clock._event_ns = event.ts
             ids._cause = event.id
@@ -472,19 +520,20 @@ class PluginRunner(RunnerLifecycle):
                      atomic=self._rollback.mode)
         if pending is not None:
             extra["pending"] = pending
+        if s.skipped:
+            extra["skipped"] = s.skipped
         now = self.clock.now_ns()
+        idle = time.monotonic() - self._progress_at if self._progress_at else 0.0
         return Heartbeat(
             id=self.ids.natural("heartbeat", s.handled, now), ts=now, producer=self.name,
             plugin=self.name, state=s.state, handled=s.handled, errors=s.errors,
             dead_lettered=s.dead_lettered, last_error=s.last_error, version=self.cls.version,
             node=self.node, facts_json=json.dumps(extra, default=str),
+            pending=-1 if pending is None else pending, redeliveries=s.redelivered,
+            since_progress_s=round(idle, 3), trading_state=str(extra.get("trading_state", "")),
+            interval_s=self.heartbeat_s,
+            start_policy=self._join.policy if self._joined else "",
         )
 
     async def _health_responder(self, _: bytes) -> bytes:
-        pending: int | None = None
-        count = getattr(self.bus, "consumer_pending", None)
-        if count is not None:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(0.5):
-                    pending = int(await count(self.consumer))
-        return encode(self.heartbeat(pending))
+        return encode(self.heartbeat(await self._pending()))

@@ -47,6 +47,7 @@ __all__ = [
     "StartPolicy",
     "check_policy",
     "join",
+    "recorded_join",
     "resolve_policy",
 ]
 
@@ -109,6 +110,13 @@ class Join:
 
 #: Every input live, from the first: what a plugin under no policy does.
 LIVE = Join(BEGINNING, 0, "all", False)
+
+
+def recorded_join(policy: str, live_from_seq: int) -> Join:
+    """How a recorded instance joined (its ``PluginStarted``), for replay to do the same."""
+    if policy in ("", BEGINNING):
+        return LIVE
+    return Join(check_policy(policy, "PluginStarted.start_policy"), live_from_seq, "all", False)
 
 
 async def join(bus: Bus, consumer: str, plugin: str, policy: str) -> Join:

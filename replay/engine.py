@@ -27,6 +27,7 @@ from kernel import Plugin, PluginHost, PluginRunner, SimClock, config_hash, subj
 from kernel.bus import Delivery
 from kernel.config import recorded_config_hash
 from kernel.logfile import LogRecord
+from kernel.start_policy import recorded_join
 
 from .capture import CaptureBus
 from .diff import event_fields, field_diff, same_bytes
@@ -215,6 +216,8 @@ class ReplayedPlugin:
             seed=self.seed if self.seed is not None else inst.started.seed,
             max_attempts=self.max_attempts, tracing=False, node="replay",
         )
+        # The same inputs skipped, or handled with outputs suppressed, as live.
+        self.runner.join_as(recorded_join(started.start_policy, started.live_from_seq))
         plugin = self.runner.plugin
         if self.source and self._source_outputs is None:
             # One account for the whole history: a restarted source republishes

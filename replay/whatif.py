@@ -24,6 +24,7 @@ from contracts import DecodeError, Event, TimerFired, decode, encode
 from kernel import MemoryBus, PluginHost, PluginRunner, SimClock, subject_matches
 from kernel.errors import KeelError
 from kernel.logfile import LogRecord, LogWriter
+from kernel.start_policy import NEW, WARM_UP, Join
 
 from .cli import _emit, open_source
 from .engine import KERNEL_EVENTS, _is_source
@@ -31,6 +32,10 @@ from .plan import Lifecycle, read_lifecycle
 from .whatif_diff import diff_orders, diff_outputs, diff_pnl, last_prices
 
 __all__ = ["WhatIfError", "downstream_of", "parse_overrides", "what_if"]
+
+
+#: A live point no input reaches (before the recorded one is crossed).
+_NEVER = 1 << 62
 
 
 class WhatIfError(KeelError):
@@ -136,6 +141,15 @@ async def what_if(source: Any, plugins: list[str], overrides: dict[str, dict[str
         runners += [candidates[n][0] for n in added]
     rerun = {r.name for r in runners}
     patterns = [p for r in runners for p in (*r.plugin.subjects(), f"keel.timer.{r.name}")]
+    # A plugin that joined the recording late (start policy ``new``/``warm-up``) joins
+    # here at the same input: its live point, in this bus's own sequence numbers.
+    late: dict[str, tuple[PluginRunner, str, int]] = {}
+    for r in runners:
+        runs = life.plugins.get(r.name)
+        first = runs[0].started if runs else None
+        if first is not None and first.start_policy in (NEW, WARM_UP):
+            late[r.name] = (r, first.start_policy, first.live_from_seq)
+            r.join_as(Join(first.start_policy, _NEVER, "all", False))
     for r in runners:
         await r.start(announce=False)
     recorded: list[Event] = []
@@ -160,6 +174,10 @@ async def what_if(source: Any, plugins: list[str], overrides: dict[str, dict[str
         if hit is None:
             hit = wanted[rec.subject] = any(subject_matches(p, rec.subject) for p in patterns)
         if hit:
+            for name, (r, policy, live_from) in list(late.items()):
+                if rec.seq >= live_from:
+                    r.join_as(Join(policy, bus.last_seq + 1, "all", False))
+                    del late[name]
             inputs.append(ev)
             await bus.publish(ev)
             await bus.wait_idle()

@@ -64,6 +64,9 @@ class Strategy(Trading, Plugin):
     """
 
     Config: ClassVar[type[msgspec.Struct]] = StrategyConfig
+    #: Started against a running system, a strategy rebuilds its indicators from
+    #: the history (outputs suppressed) and trades only on what comes next.
+    start_policy: ClassVar[str] = "warm-up"
     wants_bars: ClassVar[bool] = True
     wants_ticks: ClassVar[bool] = False
     wants_regimes: ClassVar[bool] = False

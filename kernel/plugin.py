@@ -58,6 +58,11 @@ class Context:
         #: (state rebuilt after a restart, or after a handler raised): outputs are
         #: discarded then, and a handler that does I/O of its own must skip it.
         self.rebuilding = False
+        #: True while a ``warm-up`` plugin handles history (inputs before its live
+        #: point, imported history): its outputs are discarded and, unlike while
+        #: rebuilding, never existed. A plugin that tracks what it sent (a
+        #: strategy's working orders) must not record them.
+        self.warming_up = False
         self._outputs: list[Event] | None = None
         #: The task running an ``async def`` handler now (None: a plain handler, or
         #: none). Only that task's ``emit``/``publish`` belong to the handler: a

@@ -195,12 +195,14 @@ class PluginRunner(RunnerLifecycle):
             if mode == "skip":  # before a ``new`` plugin's live point
                 stats.skipped += 1
                 return
-            if mode == "suppress" and not self._suppress:  # warm-up input, history
-                self._suppress = self.ctx.rebuilding = True
+            if mode == "suppress":  # warm-up input, imported history
+                ctx, was = self.ctx, self._suppress
+                self._suppress = ctx.rebuilding = ctx.warming_up = True
                 try:
                     await self._handle_event(delivery, event)
                 finally:
-                    self._suppress = self.ctx.rebuilding = False
+                    self._suppress = ctx.rebuilding = was
+                    ctx.warming_up = False
                 return
         await self._handle_event(delivery, event)
 

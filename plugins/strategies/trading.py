@@ -153,6 +153,10 @@ class Trading:
         problem = order_problem(request)
         if problem is not None:
             raise ValueError(f"{self.name}: invalid order {coid}: {problem}")
+        if ctx.warming_up:
+            # Warming up on history (kernel.start_policy): this order is never sent,
+            # so it is neither working nor counted; the indicators still advance.
+            return request
         ctx.emit(request)
         self.book.on_sent(coid, instrument, size if side is Side.BUY else -size,
                           request_id=request.id, parent=parent, linked=list(linked))
@@ -166,6 +170,8 @@ class Trading:
         """Ask for one of this strategy's working orders to be cancelled."""
         request = self.ctx.event(CancelRequested, client_order_id=client_order_id,
                                  account=self.account, reason=reason, venue=self.venue)
+        if self.ctx.warming_up:
+            return request  # nothing was sent while warming up: nothing to cancel
         self.ctx.emit(request)
         order = self.book.orders.get(client_order_id)
         if order is not None:

@@ -80,10 +80,16 @@ def test_operating_a_node_from_the_cli(env: dict[str, str], tmp_path: Path) -> N
         assert [r["seq"] for r in rows] == sorted(r["seq"] for r in rows)
 
         status = keel(env, "status", "--json")
-        assert status.returncode == 0, status.stderr
-        states = {r["plugin"]: r.get("state") for r in json.loads(status.stdout)}
-        assert states["risk"] == "running" and states["marketdata"] in ("running", "stopped")
-        assert states["portfolio"] == "not running"
+        assert status.returncode == 0, status.stdout + status.stderr
+        rows = {r["plugin"]: r for r in json.loads(status.stdout)}
+        assert rows["risk"]["status"] == "running" and rows["risk"]["healthy"]
+        assert rows["risk"]["trading_state"] == "ACTIVE" and rows["risk"]["lag"] == 0
+        assert rows["marketdata"]["status"] == "running"
+        assert "portfolio" not in rows  # never started, and not expected here
+        # Expected but never started: unhealthy, and the exit status says so.
+        expecting = keel(env, "status", "risk", "portfolio")
+        assert expecting.returncode == 1, expecting.stdout + expecting.stderr
+        assert "NEVER STARTED" in expecting.stdout and "UNHEALTHY: portfolio" in expecting.stdout
 
         halt = keel(env, "halt", "--reason", "cli test", "--operator", "ops1")
         assert halt.returncode == 0 and "halt published" in halt.stdout
@@ -141,7 +147,7 @@ def test_up_starts_embedded_servers_and_plugins_then_stops_all(
         info = json.loads((Path(env["KEEL_DATA_DIR"]) / "servers.json").read_text())
         assert info["pid"] == up.p.pid
         status = keel(env, "status", "--json")
-        states = {r["plugin"]: r.get("state") for r in json.loads(status.stdout)}
+        states = {r["plugin"]: r["status"] for r in json.loads(status.stdout)}
         assert states["risk"] == "running"
     finally:
         code = up.terminate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from contracts import Bar, DeadLetter, Event, OrderRequested, PluginStarted, Side, decode
@@ -155,3 +156,62 @@ async def test_plain_handlers_get_exactly_max_attempts(
     assert len(orders) == 1 - dead
     await runner.stop(announce=False)
     await bus.close()
+
+
+class SourceAndAsyncHandler(Plugin):
+    """A source loop that publishes while an ``async def`` handler is suspended."""
+
+    name = "mixed"
+
+    async def on_start(self) -> None:
+        import asyncio
+
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+        self.published_seq: int | None = -1
+
+    def subjects(self) -> Sequence[str]:
+        return ["keel.md.bar.IN"]
+
+    async def on_event(self, event: Event) -> None:
+        self.entered.set()
+        await self.gate.wait()  # the source publishes now
+        self.ctx.emit(self.ctx.event(
+            OrderRequested, client_order_id="from-handler", account="a", instrument="X",
+            side=Side.BUY, qty=Decimal(1)))
+
+    async def run(self) -> None:
+        await self.entered.wait()
+        ev = Bar(id="from-source", ts=5, producer=self.name, instrument="SRC", open_ts=4,
+                 interval_ns=1, open=Decimal(1), high=Decimal(1), low=Decimal(1),
+                 close=Decimal(1), volume=Decimal(1))
+        self.published_seq = await self.ctx.publish(ev)
+        with pytest.raises(RuntimeError, match="emit\\(\\) outside an event handler"):
+            self.ctx.emit(ev)  # nor can it emit into the suspended handler's outputs
+        self.gate.set()
+
+
+async def test_a_source_publishing_while_an_async_handler_waits_is_not_its_output() -> None:
+    """The hazard: ``Context.publish`` queued whatever ``run()`` published while an
+    ``async def on_event`` was suspended into that handler's outputs."""
+    bus = MemoryBus()
+    runner = PluginRunner(SourceAndAsyncHandler, NoConfig(), bus=bus, clock=SimClock(),
+                          tracing=False)
+    await runner.start()
+    await bus.publish(msgspec.structs.replace(bar(1), instrument="IN"))
+    plugin = runner.plugin
+    assert isinstance(plugin, SourceAndAsyncHandler)
+    await runner.wait_source()
+    await bus.wait_idle()
+    await runner.stop(announce=False)
+    logged = [(d.seq, d.event.id, d.event.causation) for d in bus.messages()
+              if d.event is not None]
+    await bus.close()
+    ids = [i for _, i, _ in logged]
+    # Published at once, by the source (a sequence, not queued), before the handler's output.
+    assert plugin.published_seq == ids.index("from-source") + 1
+    source = next(x for x in logged if x[1] == "from-source")
+    assert source[2] is None  # not stamped as caused by the handler's input
+    [output] = [i for _, i, cause in logged if cause == "md-1"]  # the handler's only output
+    assert ids.index("from-source") < ids.index(output)
+    assert ids.count("from-source") == 1

@@ -19,6 +19,7 @@ from .errors import (
     PublishError,
     RequestTimeoutError,
 )
+from .heartbeats import HeartbeatMonitor
 from .hookspecs import hookimpl
 from .host import PluginHost, PluginInfo
 from .ids import IdSource
@@ -53,6 +54,7 @@ __all__ = [
     "Confirmation",
     "Context",
     "Delivery",
+    "HeartbeatMonitor",
     "IdSource",
     "InstrumentSpec",
     "KeelConfig",

@@ -1,25 +1,24 @@
-"""Polls every plugin's heartbeat (and risk's counters) for ``/health`` and ``/metrics``.
+"""Every plugin's heartbeat (and risk's counters) for ``/health`` and ``/metrics``.
 
-One background task asks ``keelctl.health.<plugin>`` of each known plugin
-every ``health_interval_s`` (all at once; a plugin that is not running
-answers "no responders" at once on NATS), reads its durable consumer's
-pending count (lag) where the bus can tell, and asks risk for its state
-(trading state, rejections by reason). Requests read the cached result, so a
-scrape or a health check never waits on a slow plugin.
+The heartbeats are the ones ``keel status`` reads: every running plugin
+broadcasts one every ``heartbeat_s`` (``kernel.heartbeats``), with its
+pending input (lag), redeliveries and facts; a ``HeartbeatMonitor`` keeps
+the latest. Every ``health_interval_s`` one background task takes the fresh
+ones, asks risk for its state (trading state, rejections by reason) and
+checks the database. Requests read the cached result, so a scrape or a
+health check never waits on a slow plugin.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import time
 from typing import Any
 
-from contracts import DecodeError, Heartbeat, decode, health_subject, to_builtins
-from kernel import Bus, KeelError
+from kernel import Bus, HeartbeatMonitor, KeelError
 
 from .config import GatewayConfig
 
@@ -46,6 +45,8 @@ class HealthPoller:
         self.database: dict[str, Any] = {"status": "not configured"}
         self.polls = 0
         self._db_url = os.environ.get("KEEL_DATABASE_URL", "")
+        self.monitor = HeartbeatMonitor(bus)
+        self._listening = False
 
     def bus_state(self) -> str:
         health = getattr(self.bus, "health", None)
@@ -58,39 +59,27 @@ class HealthPoller:
 
     async def poll_once(self) -> None:
         timeout = min(1.0, self.config.health_interval_s)
-        results = await asyncio.gather(*(self._beat(n, timeout) for n in self.names))
-        for name, beat in zip(self.names, results, strict=True):
+        if not self._listening:
+            await self.monitor.start()
+            self._listening = True
+            await self.monitor.wait_for(self.names, timeout)
+        mono = time.monotonic()  # keel: ambient-ok (heartbeat ages are live-only)
+        wall = time.time()  # keel: ambient-ok (heartbeat ages are live-only)
+        fresh = self.monitor.fresh(now=mono)
+        for name in self.names:
+            beat = fresh.get(name)
             self.up[name] = beat is not None
-            if beat is not None:
-                self.beats[name] = beat
-        await asyncio.gather(*(self._lag(n) for n in self.names if self.up.get(n)))
+            if beat is None:
+                continue
+            row = dict(beat)
+            row["seen"] = wall - (mono - beat["seen"])  # unix seconds, for ages
+            self.beats[name] = row
+            pending = row.get("pending")
+            self.pending[name] = int(pending) if isinstance(pending, int) and pending >= 0 \
+                else None
         self.risk = await self._risk(timeout)
         await self._database()
         self.polls += 1
-
-    async def _beat(self, name: str, timeout: float) -> dict[str, Any] | None:
-        try:
-            raw = await self.bus.request(f"{health_subject()}.{name}", b"", timeout=timeout)
-            beat = decode(raw)
-        except (KeelError, DecodeError):
-            return None
-        if not isinstance(beat, Heartbeat):
-            return None
-        row: dict[str, Any] = to_builtins(beat)
-        with contextlib.suppress(ValueError):
-            row.update(json.loads(row.pop("facts_json", "{}") or "{}"))
-        row["seen"] = time.time()  # keel: ambient-ok (health is live-only, never logged)
-        return row
-
-    async def _lag(self, name: str) -> None:
-        pending = getattr(self.bus, "consumer_pending", None)
-        if pending is None:
-            self.pending[name] = None
-            return
-        try:
-            self.pending[name] = int(await pending(name))
-        except Exception:  # no durable of that name (a pure source), or the bus is down
-            self.pending[name] = None
 
     async def _risk(self, timeout: float) -> dict[str, Any] | None:
         from contracts import query_subject

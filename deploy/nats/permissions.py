@@ -96,7 +96,9 @@ def durables() -> list[str]:
 
 def plugin_user(name: str) -> dict[str, list[str]]:
     own = [f"keel.sys.started.{name}", f"keel.sys.stopped.{name}", f"keel.timer.{name}",
-           f"keel.dlq.{name}", f"keel.snapshot.{name}"]
+           f"keel.dlq.{name}", f"keel.snapshot.{name}",
+           # its heartbeat broadcast (live only), read by `keel status` and the gateway
+           f"keelctl.heartbeat.{name}"]
     publish = [*PUBLISHES[name], *own, f"$JS.API.STREAM.INFO.{STREAM}", *RECOVERY]
     for bucket in ["KEEL_LEASES", *KV_KEYS.get(name, [])]:
         publish += kv_rights(bucket, name)
@@ -106,6 +108,7 @@ def plugin_user(name: str) -> dict[str, list[str]]:
                  f"keelctl.health.{name}"]
     if name in OBSERVERS:
         publish += ["keelctl.query.>", "keelctl.health.>", f"$JS.API.CONSUMER.INFO.{STREAM}.*"]
+        subscribe += ["keelctl.heartbeat.>"]
     mine = {name, *CONSUMERS.get(name, [])}
     deny = [r for other in durables() if other not in mine for r in consumer_rights(other)
             if ".INFO." not in r or name not in OBSERVERS]
@@ -123,7 +126,8 @@ def operator_users() -> dict[str, dict[str, list[str]]]:
                    "$JS.API.CONSUMER.CREATE.KV_KEEL_ANCHORS.>",
                    "$JS.API.CONSUMER.DELETE.KV_KEEL_ANCHORS.*"]
     deny = [r for other in durables() for r in consumer_rights(other) if ".INFO." not in r]
-    return {"ops": {"publish": ops_publish, "deny": deny, "subscribe": ["_INBOX_ops.>"]},
+    return {"ops": {"publish": ops_publish, "deny": deny,
+                    "subscribe": ["_INBOX_ops.>", "keelctl.heartbeat.>"]},
             "admin": {"publish": [">"], "deny": [], "subscribe": [">"]}}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Event, Symbol
+from .base import Event, Price, Symbol
 
 __all__ = ["EmbeddingComputed", "RegimeInferred"]
 
@@ -21,10 +21,23 @@ class RegimeInferred(Event, frozen=True, kw_only=True, tag="intel.regime"):
 
 
 class EmbeddingComputed(Event, frozen=True, kw_only=True, tag="intel.embedding"):
+    """The market state of ``instrument`` at ``ts`` (a bar's close) as a vector.
+
+    ``vector`` holds float32 values (widened exactly to float64) computed from
+    the ``window`` bars whose first opened at ``window_start_ts``; bars after
+    ``ts`` never enter it. ``model``/``model_version`` name the registered
+    model and ``model_sha256`` its weights, so a replay loads exactly that
+    model. ``close`` is the bar's close: forward returns are measured from it.
+    """
+
     instrument: Symbol
     model: str
     window_start_ts: int
     vector: list[float]
+    model_version: int = 0
+    model_sha256: str = ""
+    window: int = 0
+    close: Price | None = None
 
     def subject(self) -> str:
         return f"keel.intel.embedding.{self.instrument}"

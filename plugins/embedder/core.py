@@ -24,6 +24,8 @@ __all__ = ["KIND_PREFIX", "EmbedderCore", "LoadedModel", "ModelLoadError"]
 
 #: Registry kinds of embedder models: ``embedder.tcn``, ``embedder.vae``.
 KIND_PREFIX = "embedder."
+#: Bars kept per instrument before a model arrives (enough for any usual window).
+_KEEP_BEFORE_MODEL = 1024
 
 
 class ModelLoadError(ValueError):
@@ -85,7 +87,7 @@ class EmbedderCore:
         """Fields of the ``EmbeddingComputed`` for ``bar``, or None (warming up, no model,
         or not an ``every``-th bar)."""
         loaded = self.current
-        need = loaded.model.spec.lookback if loaded is not None else 1
+        need = loaded.model.spec.lookback if loaded is not None else _KEEP_BEFORE_MODEL
         s = self.series.get(bar.instrument)
         if s is None:
             s = self.series[bar.instrument] = _Series(deque(maxlen=need))

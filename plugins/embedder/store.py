@@ -186,18 +186,27 @@ class EmbeddingStore:
         one instrument unless None), nearest first."""
         s = self.settings
         op = s.operator
+        if s.index == "hnsw":
+            knobs = (f"SET LOCAL hnsw.ef_search = {int(s.ef_search)}; "
+                     "SET LOCAL hnsw.iterative_scan = relaxed_order")
+        elif s.index == "ivfflat":
+            knobs = (f"SET LOCAL ivfflat.probes = {int(s.probes)}; "
+                     "SET LOCAL ivfflat.iterative_scan = relaxed_order")
+        else:
+            knobs = ""
+        # LIMIT is a literal and the instrument filter present or absent, never "$n IS
+        # NULL OR ...": a generic prepared plan must still see an ordered index scan.
+        where = "model = $2 AND model_version = $3 AND ts <= $4"
+        args: list[Any] = [vector, model, model_version, before]
+        if instrument is not None:
+            where += " AND instrument = $5"
+            args.append(instrument)
+        sql = (f"SELECT instrument, ts, close, forward_returns, embedding {op} $1 AS distance "
+               f"FROM {TABLE} WHERE {where} ORDER BY embedding {op} $1 LIMIT {int(k)}")
         async with self.pool.acquire() as conn, conn.transaction():
-            if s.index == "hnsw":
-                await conn.execute(f"SET LOCAL hnsw.ef_search = {s.ef_search}")
-                await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            elif s.index == "ivfflat":
-                await conn.execute(f"SET LOCAL ivfflat.probes = {s.probes}")
-                await conn.execute("SET LOCAL ivfflat.iterative_scan = relaxed_order")
-            rows = await conn.fetch(
-                f"SELECT instrument, ts, close, forward_returns, embedding {op} $1 AS distance "
-                f"FROM {TABLE} WHERE model = $2 AND model_version = $3 AND ts <= $4 AND "
-                f"($5::text IS NULL OR instrument = $5) ORDER BY embedding {op} $1 LIMIT $6",
-                vector, model, model_version, before, instrument, k)
+            if knobs:
+                await conn.execute(knobs)
+            rows = await conn.fetch(sql, *args)
         out = [Neighbour(r["instrument"], r["ts"], float(r["distance"]), r["close"],
                          json.loads(r["forward_returns"])) for r in rows]
         # relaxed_order may return neighbours slightly out of order: sort exactly.

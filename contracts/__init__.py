@@ -7,7 +7,12 @@ from .base import SCHEMA_HEADER, SCHEMA_VERSION, Event, Money, Price, Quantity, 
 from .codec import DecodeError, decode, encode, to_builtins
 from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
 from .integrity import LogSeal, chain_hash, message_digest
-from .intelligence import EmbeddingComputed, RegimeInferred
+from .intelligence import (
+    CorrelationEdge,
+    CorrelationGraphComputed,
+    EmbeddingComputed,
+    RegimeInferred,
+)
 from .market import Bar, Tick
 from .orders import (
     CancelRequested,
@@ -49,6 +54,8 @@ __all__ = [
     "AnyEvent",
     "Bar",
     "CancelRequested",
+    "CorrelationEdge",
+    "CorrelationGraphComputed",
     "DeadLetter",
     "DecodeError",
     "EmbeddingComputed",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from .base import Event, Price, Symbol
 
-__all__ = ["EmbeddingComputed", "RegimeInferred"]
+__all__ = ["CorrelationEdge", "CorrelationGraphComputed", "EmbeddingComputed", "RegimeInferred"]
 
 
 class RegimeInferred(Event, frozen=True, kw_only=True, tag="intel.regime"):
@@ -41,3 +43,33 @@ class EmbeddingComputed(Event, frozen=True, kw_only=True, tag="intel.embedding")
 
     def subject(self) -> str:
         return f"keel.intel.embedding.{self.instrument}"
+
+
+class CorrelationEdge(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    """Pearson correlation of two instruments' log returns over the window (a < b)."""
+
+    a: str
+    b: str
+    correlation: float
+    #: Returns both instruments had in the window.
+    observations: int
+
+
+class CorrelationGraphComputed(Event, frozen=True, kw_only=True,
+                               tag="intel.correlation_graph"):
+    """Rolling return correlations between instruments as of ``as_of_ts`` (bars closed by
+    then), over the last ``window`` bar timestamps, with the graph's communities
+    (greedy modularity on edges with correlation >= ``community_threshold``) and
+    eigenvector centrality (weights |correlation|). Correlations are not money: floats.
+    """
+
+    as_of_ts: int
+    window: int
+    instruments: list[str]
+    edges: list[CorrelationEdge]
+    communities: list[list[str]] = []
+    centrality: dict[str, float] = {}
+    community_threshold: float = 0.0
+
+    def subject(self) -> str:
+        return f"keel.intel.graph.w{self.window}"

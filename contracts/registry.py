@@ -7,7 +7,7 @@ from typing import Union
 from .base import Event
 from .control import Halt, Resume, RiskBreach, TradingStateChanged
 from .integrity import LogSeal
-from .intelligence import EmbeddingComputed, RegimeInferred
+from .intelligence import CorrelationGraphComputed, EmbeddingComputed, RegimeInferred
 from .market import Bar, Tick
 from .orders import (
     CancelRequested,
@@ -52,6 +52,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PluginSnapshot,
     RegimeInferred,
     EmbeddingComputed,
+    CorrelationGraphComputed,
     PortfolioSnapshot,
     LogSeal,
 )

@@ -1,0 +1,18 @@
+"""Hook implementations of the graph package."""
+
+from __future__ import annotations
+
+from kernel import Command, Plugin, hookimpl
+
+from .cli import COMMANDS
+from .shell import Graph
+
+
+@hookimpl
+def keel_plugins() -> list[type[Plugin]]:
+    return [Graph]
+
+
+@hookimpl
+def keel_commands() -> list[Command]:
+    return list(COMMANDS)

@@ -1,0 +1,59 @@
+"""The graph store as a projection of the log: correlation graphs and regime labels."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, Iterable
+
+from contracts import CorrelationGraphComputed, DecodeError, Event, RegimeInferred, decode
+from kernel import Bus, Delivery, Subscription
+
+from .store import GraphStore
+
+__all__ = ["CONSUMER", "SUBJECTS", "follow", "project", "rebuild"]
+
+log = logging.getLogger("keel.graph")
+
+SUBJECTS = ["keel.intel.graph.>", "keel.intel.regime.>"]
+CONSUMER = "projection-graph"
+
+
+async def project(store: GraphStore, event: Event) -> bool:
+    """Write what one logged event says; True if it was a graph or regime event."""
+    if isinstance(event, CorrelationGraphComputed):
+        await store.apply_graph(event)
+        return True
+    if isinstance(event, RegimeInferred):
+        await store.apply_regime(event)
+        return True
+    return False
+
+
+async def rebuild(store: GraphStore, events: AsyncIterable[Event] | Iterable[Event]) -> int:
+    """Empty the graph and project the log's events into it, in order; events used."""
+    await store.reset()
+    n = 0
+    if isinstance(events, AsyncIterable):
+        async for event in events:
+            n += await project(store, event)
+    else:
+        for event in events:
+            n += await project(store, event)
+    return n
+
+
+async def follow(bus: Bus, store: GraphStore, *, consumer: str = CONSUMER) -> Subscription:
+    """Keep the store up to date as events are logged (a durable consumer)."""
+
+    async def handle(delivery: Delivery) -> None:
+        event = delivery.event
+        if event is None:
+            try:
+                event = decode(delivery.data)
+            except DecodeError as exc:
+                log.error("graph projection: seq %s does not decode: %s", delivery.seq,
+                          exc.reason)
+                return
+        await project(store, event)
+
+    return await bus.subscribe(consumer, SUBJECTS, handle)

@@ -28,6 +28,7 @@ from .orders import (
 )
 from .portfolio import PortfolioSnapshot, Position
 from .registry import EVENT_TYPES, AnyEvent, event_type, tag_of
+from .strategies import StrategyBacktested, StrategyRegistered
 from .subjects import (
     CONTROL_PREFIX,
     LOG_SUBJECTS,
@@ -82,6 +83,8 @@ __all__ = [
     "Resume",
     "RiskBreach",
     "Side",
+    "StrategyBacktested",
+    "StrategyRegistered",
     "Symbol",
     "Tick",
     "TimeInForce",

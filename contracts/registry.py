@@ -19,6 +19,7 @@ from .orders import (
     OrderSubmitted,
 )
 from .portfolio import PortfolioSnapshot
+from .strategies import StrategyBacktested, StrategyRegistered
 from .system import (
     DeadLetter,
     Heartbeat,
@@ -55,6 +56,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CorrelationGraphComputed,
     PortfolioSnapshot,
     LogSeal,
+    StrategyRegistered,
+    StrategyBacktested,
 )
 
 AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007

@@ -5,6 +5,7 @@ Plugins import only from here (and ``contracts``).
 
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
+from .codehash import code_hash
 from .commands import Command
 from .config import KeelConfig, config_hash, convert_config, load_config
 from .errors import (
@@ -55,6 +56,7 @@ __all__ = [
     "SimClock",
     "StreamSettings",
     "Subscription",
+    "code_hash",
     "config_hash",
     "convert_config",
     "derive_seed",

@@ -1,0 +1,18 @@
+"""Hook implementations of the strategy registry package."""
+
+from __future__ import annotations
+
+from kernel import Command, Plugin, hookimpl
+
+from .cli import COMMANDS
+from .shell import StrategyRegistry
+
+
+@hookimpl
+def keel_plugins() -> list[type[Plugin]]:
+    return [StrategyRegistry]
+
+
+@hookimpl
+def keel_commands() -> list[Command]:
+    return list(COMMANDS)

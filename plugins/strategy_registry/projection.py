@@ -1,0 +1,45 @@
+"""The strategy registry as a projection of the log (live and rebuilt)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, Iterable
+
+from contracts import DecodeError, Event, decode
+from kernel import Bus, Delivery, Subscription
+
+from .store import StrategyStore
+
+__all__ = ["CONSUMER", "SUBJECTS", "follow", "rebuild"]
+
+log = logging.getLogger("keel.strategies")
+
+SUBJECTS = ["keel.strategy.>", "keel.sys.started.>", "keel.sys.stopped.>"]
+CONSUMER = "projection-strategies"
+
+
+async def rebuild(store: StrategyStore, events: AsyncIterable[Event] | Iterable[Event]) -> int:
+    await store.reset()
+    n = 0
+    if isinstance(events, AsyncIterable):
+        async for event in events:
+            n += await store.project(event)
+    else:
+        for event in events:
+            n += await store.project(event)
+    return n
+
+
+async def follow(bus: Bus, store: StrategyStore, *, consumer: str = CONSUMER) -> Subscription:
+    async def handle(delivery: Delivery) -> None:
+        event = delivery.event
+        if event is None:
+            try:
+                event = decode(delivery.data)
+            except DecodeError as exc:
+                log.error("strategies projection: seq %s does not decode: %s", delivery.seq,
+                          exc.reason)
+                return
+        await store.project(event)
+
+    return await bus.subscribe(consumer, SUBJECTS, handle)

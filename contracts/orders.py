@@ -61,6 +61,9 @@ class OrderRequested(Event, frozen=True, kw_only=True, tag="order.requested"):
     strategy: str = ""
     #: Reference price the strategy saw (for notional checks of market orders).
     ref_price: Price | None = None
+    #: Who asked, for an order entered by a person (the gateway puts the
+    #: authenticated caller here); empty for a strategy's own orders.
+    operator: str = ""
 
     def subject(self) -> str:
         return f"keel.order.requested.{self.account}"
@@ -130,6 +133,8 @@ class CancelRequested(Event, frozen=True, kw_only=True, tag="order.cancel_reques
     account: Symbol
     reason: str = ""
     venue: Symbol | None = None
+    #: Who asked, for a cancel entered by a person (see ``OrderRequested.operator``).
+    operator: str = ""
 
     def subject(self) -> str:
         return f"keel.order.cancel.{self.account}"

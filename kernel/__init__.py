@@ -3,11 +3,14 @@
 Plugins import only from here (and ``contracts``).
 """
 
+from . import telemetry
+from .audit import ChainBuilder, order_chain
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
 from .codehash import code_hash
 from .commands import Command
 from .config import KeelConfig, config_hash, convert_config, load_config
+from .control import Confirmation, NotConfirmedError, publish_confirmed
 from .errors import (
     BusClosedError,
     ConfigError,
@@ -31,9 +34,11 @@ __all__ = [
     "Bus",
     "BusClosedError",
     "BusUnavailableError",
+    "ChainBuilder",
     "Clock",
     "Command",
     "ConfigError",
+    "Confirmation",
     "Context",
     "Delivery",
     "IdSource",
@@ -44,6 +49,7 @@ __all__ = [
     "MemoryBus",
     "NatsBus",
     "NoConfig",
+    "NotConfirmedError",
     "Plugin",
     "PluginError",
     "PluginHost",
@@ -62,8 +68,11 @@ __all__ = [
     "derive_seed",
     "hookimpl",
     "load_config",
+    "order_chain",
     "plugin_rng",
+    "publish_confirmed",
     "server_urls",
     "spec_for",
     "subject_matches",
+    "telemetry",
 ]

@@ -87,13 +87,15 @@ def _cmd_tail(args: argparse.Namespace) -> int:
 def _cmd_halt(args: argparse.Namespace) -> int:
     from .node_cli import publish_control
 
-    return run_async(publish_control(_config(args), "halt", args.reason, args.operator))
+    return run_async(publish_control(_config(args), "halt", args.reason, args.operator,
+                                     timeout=args.timeout))
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
     from .node_cli import publish_control
 
-    return run_async(publish_control(_config(args), "resume", args.reason, args.operator))
+    return run_async(publish_control(_config(args), "resume", args.reason, args.operator,
+                                     timeout=args.timeout))
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
@@ -150,6 +152,9 @@ def _kernel_commands() -> list[Command]:
     def control(p: argparse.ArgumentParser) -> None:
         p.add_argument("--reason", required=True, help="why (recorded in the log)")
         p.add_argument("--operator", default="", help="who (default: $USER)")
+        p.add_argument("--timeout", type=float, default=5.0,
+                       help="seconds to wait for risk to confirm (else exit 1; the command "
+                       "stays logged)")
 
     def query(p: argparse.ArgumentParser) -> None:
         p.add_argument("plugin")

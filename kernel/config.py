@@ -22,6 +22,7 @@ from .streams import StreamSettings
 
 __all__ = [
     "KeelConfig",
+    "NatsCredentials",
     "TelemetrySettings",
     "config_hash",
     "convert_config",
@@ -32,11 +33,47 @@ S = TypeVar("S", bound=msgspec.Struct)
 
 
 class TelemetrySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """OpenTelemetry: a span per handled event; ``exporter`` picks where spans go."""
+    """OpenTelemetry: a span per handled event; ``exporter`` picks where spans go.
+
+    ``otlp`` sends spans over OTLP/HTTP to ``otlp_endpoint`` (empty: the
+    exporter's default, ``$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or
+    ``http://localhost:4318/v1/traces``); ``console`` prints them (dev).
+    """
 
     enabled: bool = True
-    exporter: Literal["none", "console"] = "none"
+    exporter: Literal["none", "console", "otlp"] = "none"
     service_name: str = "keel"
+    otlp_endpoint: str = ""
+
+
+class NatsCredentials(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A NATS user (``[nats_auth.<plugin>]``; ``"*"``: every other connection).
+
+    The password comes from the environment variable ``password_env`` or the
+    file ``password_file``, never from the config file itself. Replies go to
+    ``inbox_prefix`` (default ``_INBOX_<user>``), which the user's permissions
+    let only it subscribe to (``deploy/nats/users.conf``).
+    """
+
+    user: str
+    password_env: str = ""
+    password_file: str = ""
+    inbox_prefix: str = ""
+
+    def resolve(self, key: str, env: Mapping[str, str] | None = None) -> tuple[str, str, str]:
+        """(user, password, inbox prefix); ``ConfigError`` naming ``key`` if unset."""
+        env = os.environ if env is None else env
+        password = env.get(self.password_env, "") if self.password_env else ""
+        if not password and self.password_file:
+            try:
+                password = Path(self.password_file).read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"{key}.password_file",
+                                  f"cannot read {self.password_file}: {exc.strerror}") from None
+        if not password:
+            raise ConfigError(key, f"no password for NATS user {self.user!r}: set "
+                              f"${self.password_env or '<password_env>'} or password_file")
+        return self.user, password, self.inbox_prefix or f"_INBOX_{self.user}"
 
 
 class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -66,6 +103,15 @@ class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     snapshot_every: int = 10_000
     #: Seconds a stopping plugin may take to finish its in-flight input.
     drain_timeout_s: float = 30.0
+    #: NATS users per plugin (each plugin then gets a connection of its own),
+    #: ``"*"`` for every other connection of this process; empty: no auth.
+    nats_auth: dict[str, NatsCredentials] = {}
+
+    def nats_credentials(self, who: str) -> tuple[str, str, str] | None:
+        """(user, password, inbox prefix) for plugin ``who`` (else ``"*"``), or None."""
+        key = who if who in self.nats_auth else "*"
+        creds = self.nats_auth.get(key)
+        return None if creds is None else creds.resolve(f"nats_auth.{key}")
 
     def plugin_config(self, name: str) -> dict[str, Any]:
         return dict(self.plugin.get(name, {}))

@@ -1,10 +1,16 @@
-"""Structured logging: ``key=value`` text or one JSON object per line."""
+"""Structured logging: ``key=value`` text or one JSON object per line.
+
+A JSON line logged inside a span (a handler, an HTTP request) carries the
+span's ``trace_id`` and ``span_id``, so logs and traces join up.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+
+from .telemetry import current_ids
 
 __all__ = ["setup_logging"]
 
@@ -17,6 +23,9 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        ids = current_ids()
+        if ids is not None:
+            out["trace_id"], out["span_id"] = ids
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out)

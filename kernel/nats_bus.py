@@ -102,6 +102,7 @@ class NatsBus:
         connect_timeout: float = 2.0,
         reconnect_wait: float = 0.5,
         max_reconnect_attempts: int = -1,
+        credentials: tuple[str, str, str] | None = None,
     ) -> NatsBus:
         """Connect, create or update the log stream per ``settings``, return the bus.
 
@@ -109,13 +110,20 @@ class NatsBus:
         ``KEEL_NATS_URL`` does in ``deploy/``); the client fails over between them.
         ``batch`` is messages per pull request (and half the ack interval);
         ``retry_backoff`` is (first, max) seconds between handler retries.
+        ``credentials``: (user, password, inbox prefix) of a NATS user
+        (``KeelConfig.nats_credentials``).
         """
         health = ConnectionHealth()
         nc = Client()
         servers = server_urls(url)
+        auth: dict[str, Any] = {}
+        if credentials is not None:
+            auth = {"user": credentials[0], "password": credentials[1],
+                    "inbox_prefix": credentials[2]}
         try:
             await nc.connect(
                 servers,
+                **auth,
                 name=name,
                 error_cb=health.error,
                 disconnected_cb=health.disconnected,

@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +74,17 @@ def nats_url(config: KeelConfig) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_bus(config: KeelConfig, *, name: str = "keel") -> AsyncIterator[Bus]:
-    """Connect to the configured (or running embedded) NATS and ensure the log stream."""
+async def open_bus(config: KeelConfig, *, name: str = "keel", who: str = "*"
+                   ) -> AsyncIterator[Bus]:
+    """Connect to the configured (or running embedded) NATS and ensure the log stream.
+
+    ``who``: the plugin this connection is for; its ``[nats_auth.<who>]`` user
+    is used (else ``[nats_auth."*"]``, else none).
+    """
     from .nats_bus import NatsBus
 
-    bus = await NatsBus.connect(nats_url(config), settings=config.stream, name=name)
+    bus = await NatsBus.connect(nats_url(config), settings=config.stream, name=name,
+                                credentials=config.nats_credentials(who))
     try:
         yield bus
     finally:
@@ -96,7 +102,10 @@ class Node:
         bus: Bus,
         *,
         node_name: str | None = None,
+        buses: Mapping[str, Bus] | None = None,
     ) -> None:
+        """``buses``: a connection of its own per plugin name (per-plugin NATS users);
+        the others use ``bus``."""
         self.config = config
         self.host = host
         self.bus = bus
@@ -106,13 +115,14 @@ class Node:
             PluginRunner(
                 host.get(n),
                 host.configure(n, config.plugin_config(n), instruments=config.instruments),
-                bus=bus,
+                bus=(buses or {}).get(n, bus),
                 clock=LiveClock(),
                 seed=config.seed,
                 max_attempts=config.max_attempts,
                 tracing=config.telemetry.enabled,
                 node=self.node_name,
                 snapshot_every=config.snapshot_every,
+                timing=True,
             )
             for n in names
         ]

@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -100,7 +101,10 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
                 f"keel: NATS {config.nats_url}  Postgres {config.database_url or '-'}", flush=True
             )
         bus = await stack.enter_async_context(open_bus(config))
-        node = Node(config, host, chosen, bus)
+        # A plugin with a NATS user of its own gets a connection of its own.
+        buses = {n: await stack.enter_async_context(open_bus(config, name=f"keel-{n}", who=n))
+                 for n in chosen if n in config.nats_auth}
+        node = Node(config, host, chosen, bus, buses=buses)
         node.install_signal_handlers()
         await node.start()
         print(f"keel: running {', '.join(chosen)} (Ctrl-C to stop)", flush=True)
@@ -178,7 +182,16 @@ async def tail(
     return 0
 
 
-async def publish_control(config: KeelConfig, what: str, reason: str, operator: str) -> int:
+async def publish_control(
+    config: KeelConfig, what: str, reason: str, operator: str, *, timeout: float = 5.0,
+    risk: str = "risk",
+) -> int:
+    """Publish a halt/resume and wait for risk to log its effect (exit 0), else exit 1.
+
+    The command stays logged either way and applies when risk next runs.
+    """
+    from .control import NotConfirmedError, publish_confirmed
+
     # An operator's command is external input: its id and time come from the
     # wall clock once, here, and are recorded in the log (replay reads them).
     now = time.time_ns()
@@ -186,8 +199,15 @@ async def publish_control(config: KeelConfig, what: str, reason: str, operator: 
     cls = Halt if what == "halt" else Resume
     event = cls(id=f"ops-{what}-{now}", ts=now, producer="ops", reason=reason, operator=who)
     async with open_bus(config) as bus:
-        seq = await bus.publish(event)
-    print(f"keel: {what} published (log seq {seq}, id {event.id}) by {who}: {reason}")
+        try:
+            done = await publish_confirmed(bus, event, timeout=timeout, risk=risk)
+        except NotConfirmedError as exc:
+            print(f"keel: error: {what} NOT CONFIRMED: {exc}", file=sys.stderr)
+            return 1
+    note = " (it already was)" if done.already else ""
+    print(f"keel: {what} published (log seq {done.command_seq}, id {event.id}) by {who}: "
+          f"{reason}\nkeel: {risk} confirmed: trading state {done.state}{note} "
+          f"(log seq {done.state_seq})")
     return 0
 
 

@@ -13,6 +13,7 @@ import contextlib
 import inspect
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -39,6 +40,7 @@ from .bus import Bus, DeliverPolicy, Delivery, Subscription
 from .clock import Clock, LiveClock
 from .config import config_hash
 from .ids import IdSource
+from .metrics import LatencyHistogram
 from .plugin import Context, Plugin
 from .rng import plugin_rng
 
@@ -58,6 +60,8 @@ class RunnerStats:
     last_seq: int = 0
     #: Inputs re-handled at start to rebuild state after a restart.
     recovered: int = 0
+    #: Deliveries that were a retry (attempt > 1) of an input.
+    redelivered: int = 0
 
 
 class PluginRunner:
@@ -76,6 +80,7 @@ class PluginRunner:
         consumer: str | None = None,
         node: str = "",
         snapshot_every: int = 0,
+        timing: bool = False,
     ) -> None:
         self.name = cls.name
         self.cls = cls
@@ -91,6 +96,8 @@ class PluginRunner:
         self.snapshot_every = snapshot_every
         self.seed = seed
         self.stats = RunnerStats()
+        #: Handler latency (live nodes only: ``timing``); off on the in-process fast path.
+        self.latency: LatencyHistogram | None = LatencyHistogram() if timing else None
         self.ctx = Context(
             name=self.name,
             config=config,
@@ -278,6 +285,10 @@ class PluginRunner:
         outputs: list[Event] = []
         ctx._outputs = outputs
         trace: dict[str, str] | None = None
+        if delivery.attempt > 1:
+            self.stats.redelivered += 1
+        latency = self.latency
+        started = time.perf_counter_ns() if latency is not None else 0
         try:
             if self.tracing:
                 trace = await self._handle_traced(event, delivery.headers)
@@ -313,6 +324,8 @@ class PluginRunner:
             clock._event_ns = None
             ids._cause = None
             ids._n = 0
+            if latency is not None:
+                latency.observe(time.perf_counter_ns() - started)
         ctx._outputs = None
         if self._due_timers:
             outputs.extend(self._take_timers())
@@ -500,6 +513,10 @@ class PluginRunner:
         with contextlib.suppress(Exception):
             extra = dict(self.plugin.health())
         extra["recovered_inputs"] = self.stats.recovered
+        extra["redelivered"] = self.stats.redelivered
+        extra["last_seq"] = self.stats.last_seq
+        if self.latency is not None:
+            extra["handler_latency"] = self.latency.to_dict()
         s = self.stats
         now = self.clock.now_ns()
         return Heartbeat(

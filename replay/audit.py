@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
 from typing import Any
 
-from contracts import DecodeError, Event, PortfolioSnapshot, decode, tag_of, to_builtins
+from contracts import DecodeError, decode, tag_of, to_builtins
+from kernel.audit import ChainBuilder
 
 from .cli import _emit, open_source
 from .source import parse_time
@@ -17,62 +17,16 @@ __all__ = ["order_chain", "to_table"]
 _COMMON = ("instrument", "client_order_id", "account", "side", "price", "qty", "venue")
 
 
-def _when(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat(timespec="microseconds")
-
-
-def _row(seq: int, stored_ns: int, ev: Event, role: str) -> dict[str, Any]:
-    fields = to_builtins(ev)
-    facts = {k: fields[k] for k in ("instrument", "side", "qty", "price", "ref_price", "close",
-                                    "code", "reason", "cum_qty", "leaves_qty", "equity",
-                                    "realized_pnl") if fields.get(k) is not None}
-    return {"role": role, "seq": seq, "stored": _when(stored_ns), "ts": ev.ts,
-            "time": _when(ev.ts), "type": tag_of(type(ev)), "id": ev.id,
-            "producer": ev.producer, "causation": ev.causation, "facts": facts}
-
-
 async def order_chain(source: Any, coid: str) -> list[dict[str, Any]]:
     """Every logged event of order ``coid`` plus what caused it and what it updated."""
-    by_id: dict[str, tuple[int, int, Event]] = {}
-    own: list[tuple[int, int, Event]] = []
-    snaps: list[tuple[int, int, PortfolioSnapshot]] = []
+    builder = ChainBuilder(coid)
     async for rec in source.records():
         try:
             ev = decode(rec.data)
         except DecodeError:
             continue
-        by_id[ev.id] = (rec.seq, rec.stored_ns, ev)
-        if getattr(ev, "client_order_id", None) == coid:
-            own.append((rec.seq, rec.stored_ns, ev))
-        elif isinstance(ev, PortfolioSnapshot):
-            snaps.append((rec.seq, rec.stored_ns, ev))
-    if not own:
-        return []
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = {e.id for _, _, e in own}
-    # What triggered it: walk causation up from the first event of the order.
-    first = own[0][2]
-    cause, trail = first.causation, []
-    while cause and cause in by_id and cause not in seen:
-        seq, ns, ev = by_id[cause]
-        seen.add(cause)
-        trail.append(_row(seq, ns, ev, "trigger"))
-        cause = ev.causation
-    rows += reversed(trail)
-    for seq, ns, ev in own:
-        rows.append(_row(seq, ns, ev, "order"))
-        # With next-bar fills a fill's causation is the bar it filled on: show it.
-        if ev.causation and ev.causation not in seen and ev.causation in by_id:
-            cseq, cns, cev = by_id[ev.causation]
-            if getattr(cev, "client_order_id", None) != coid:
-                seen.add(ev.causation)
-                rows.append(_row(cseq, cns, cev, "cause"))
-    fill_ids = {e.id for _, _, e in own if tag_of(type(e)) == "order.filled"}
-    for seq, ns, snap in snaps:
-        if snap.causation in fill_ids:
-            rows.append(_row(seq, ns, snap, "portfolio"))
-    rows.sort(key=lambda r: r["seq"])
-    return rows
+        builder.add(rec.seq, rec.stored_ns, ev)
+    return builder.rows()
 
 
 async def order_cmd(args: argparse.Namespace) -> int:

@@ -90,7 +90,9 @@ def test_operating_a_node_from_the_cli(env: dict[str, str], tmp_path: Path) -> N
                        "--json")
         event = json.loads(changed.stdout)
         assert (event["state"], event["previous"]) == ("HALTED", "ACTIVE")
-        assert "cli test" in event["reason"]
+        assert "cli test" in event["reason"] and "ops1" in event["reason"]
+        # `keel halt` returned only after risk logged the change, and says where.
+        assert f"risk confirmed: trading state HALTED (log seq {event['seq']})" in halt.stdout
 
         query = keel(env, "query", "risk", "state")
         assert query.returncode == 0 and '"HALTED"' in query.stdout
@@ -100,6 +102,13 @@ def test_operating_a_node_from_the_cli(env: dict[str, str], tmp_path: Path) -> N
                        "--json")
         assert {json.loads(x)["plugin"] for x in stopped.stdout.splitlines()} == {
             "marketdata", "risk"}, "a graceful stop is logged"
+
+        # No risk running: the halt is logged but not confirmed, and the exit says so.
+        lonely = keel(env, "halt", "--reason", "nobody home", "--timeout", "1")
+        assert lonely.returncode == 1
+        assert "risk did not confirm" in lonely.stderr and "within 1.0s" in lonely.stderr
+        logged = keel(env, "tail", "keel.ctl.halt", "--from-seq", "1", "--limit", "2", "--json")
+        assert "nobody home" in logged.stdout, "the unconfirmed halt stays published"
     finally:
         if node is not None:
             node.terminate()

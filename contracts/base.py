@@ -31,7 +31,7 @@ __all__ = [
     "Symbol",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

@@ -166,6 +166,8 @@ class EmbeddingStore:
                 await conn.execute(f"DROP INDEX IF EXISTS {_INDEX}")
                 await conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
                 await conn.execute(ddl)
+            # Fresh statistics, or the planner may prefer a scan and sort to the index.
+            await conn.execute(f"ANALYZE {TABLE}")
         return _INDEX
 
     # -- reads ---------------------------------------------------------------

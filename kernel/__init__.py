@@ -26,6 +26,7 @@ from .instruments import InstrumentSpec, spec_for
 from .memory_bus import MemoryBus
 from .nats_bus import BusUnavailableError, NatsBus, server_urls
 from .plugin import Context, NoConfig, Plugin, Query
+from .projections import Projection
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
@@ -55,6 +56,7 @@ __all__ = [
     "PluginHost",
     "PluginInfo",
     "PluginRunner",
+    "Projection",
     "PublishError",
     "Query",
     "RequestTimeoutError",

@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from contracts import Bar, DecodeError, EmbeddingComputed, Event, decode
-from kernel import Bus, Delivery, Subscription
+from kernel import Bus, Delivery, KeelConfig, Projection, Subscription
 
 from .horizons import Fill, ForwardTracker, Pending
-from .store import DIM, EmbeddingStore
+from .settings import StoreSettings
+from .store import DIM, TABLE, EmbeddingStore
 
-__all__ = ["CONSUMER", "SUBJECTS", "Projector", "follow", "rebuild"]
+__all__ = ["CONSUMER", "PROJECTION", "SUBJECTS", "Projector", "follow", "rebuild"]
 
 log = logging.getLogger("keel.embeddings")
 
@@ -123,3 +124,42 @@ async def follow(bus: Bus, store: EmbeddingStore, *, consumer: str = CONSUMER) -
             raise
 
     return await bus.subscribe(consumer, SUBJECTS, handle)
+
+
+def _store_settings(config: KeelConfig) -> StoreSettings:
+    from kernel import convert_config
+
+    from .config import EmbedderConfig
+
+    cfg = convert_config(config.plugin_config("embedder"), EmbedderConfig,
+                         prefix="plugin.embedder")
+    return cfg.store
+
+
+async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -> str:
+    store = await EmbeddingStore.connect(url, _store_settings(config))
+    try:
+        rows, skipped = await rebuild(store, events)
+    finally:
+        await store.close()
+    return f"{rows} states in {TABLE}" + (f", {len(skipped)} skipped" if skipped else "")
+
+
+async def _follow(config: KeelConfig, url: str, bus: Bus) -> Callable[[], Awaitable[None]]:
+    store = await EmbeddingStore.connect(url, _store_settings(config))
+    try:
+        sub = await follow(bus, store)
+    except BaseException:
+        await store.close()
+        raise
+
+    async def stop() -> None:
+        await sub.stop()
+        await store.close()
+
+    return stop
+
+
+PROJECTION = Projection(
+    name="embeddings", help=f"{TABLE} (pgvector) from EmbeddingComputed and Bar events",
+    subjects=tuple(SUBJECTS), rebuild=_rebuild, follow=_follow)

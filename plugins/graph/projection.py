@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 
 from contracts import CorrelationGraphComputed, DecodeError, Event, RegimeInferred, decode
-from kernel import Bus, Delivery, Subscription
+from kernel import Bus, Delivery, KeelConfig, Projection, Subscription
 
-from .store import GraphStore
+from .store import GraphStore, open_graph_store
 
-__all__ = ["CONSUMER", "SUBJECTS", "follow", "project", "rebuild"]
+__all__ = ["CONSUMER", "PROJECTION", "SUBJECTS", "follow", "project", "rebuild"]
 
 log = logging.getLogger("keel.graph")
 
@@ -57,3 +57,32 @@ async def follow(bus: Bus, store: GraphStore, *, consumer: str = CONSUMER) -> Su
         await project(store, event)
 
     return await bus.subscribe(consumer, SUBJECTS, handle)
+
+
+async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -> str:
+    store = await open_graph_store(url)
+    try:
+        n = await rebuild(store, events)
+    finally:
+        await store.close()
+    return f"{n} graph and regime events into {type(store).__name__}"
+
+
+async def _follow(config: KeelConfig, url: str, bus: Bus) -> Callable[[], Awaitable[None]]:
+    store = await open_graph_store(url)
+    try:
+        sub = await follow(bus, store)
+    except BaseException:
+        await store.close()
+        raise
+
+    async def stop() -> None:
+        await sub.stop()
+        await store.close()
+
+    return stop
+
+
+PROJECTION = Projection(
+    name="graph", help="the correlation graph (Neo4j if KEEL_NEO4J_URI, else PostgreSQL)",
+    subjects=tuple(SUBJECTS), rebuild=_rebuild, follow=_follow)

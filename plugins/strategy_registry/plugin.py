@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from kernel import Command, Plugin, hookimpl
+from kernel import Command, Plugin, Projection, hookimpl
 
 from .cli import COMMANDS
+from .projection import PROJECTION
 from .shell import StrategyRegistry
 
 
@@ -16,3 +17,8 @@ def keel_plugins() -> list[type[Plugin]]:
 @hookimpl
 def keel_commands() -> list[Command]:
     return list(COMMANDS)
+
+
+@hookimpl
+def keel_projections() -> list[Projection]:
+    return [PROJECTION]

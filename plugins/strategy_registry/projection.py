@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 
 from contracts import DecodeError, Event, decode
-from kernel import Bus, Delivery, Subscription
+from kernel import Bus, Delivery, KeelConfig, Projection, Subscription
 
 from .store import StrategyStore
 
-__all__ = ["CONSUMER", "SUBJECTS", "follow", "rebuild"]
+__all__ = ["CONSUMER", "PROJECTION", "SUBJECTS", "follow", "rebuild"]
 
 log = logging.getLogger("keel.strategies")
 
@@ -43,3 +43,32 @@ async def follow(bus: Bus, store: StrategyStore, *, consumer: str = CONSUMER) ->
         await store.project(event)
 
     return await bus.subscribe(consumer, SUBJECTS, handle)
+
+
+async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -> str:
+    store = await StrategyStore.connect(url)
+    try:
+        n = await rebuild(store, events)
+    finally:
+        await store.close()
+    return f"{n} strategy, backtest and plugin start/stop events"
+
+
+async def _follow(config: KeelConfig, url: str, bus: Bus) -> Callable[[], Awaitable[None]]:
+    store = await StrategyStore.connect(url)
+    try:
+        sub = await follow(bus, store)
+    except BaseException:
+        await store.close()
+        raise
+
+    async def stop() -> None:
+        await sub.stop()
+        await store.close()
+
+    return stop
+
+
+PROJECTION = Projection(
+    name="strategies", help="the strategy registry from strategy and plugin lifecycle events",
+    subjects=tuple(SUBJECTS), rebuild=_rebuild, follow=_follow)

@@ -45,6 +45,14 @@ from .system import (
     PluginStopped,
     TimerFired,
 )
+from .venue import (
+    ContractOffered,
+    InstrumentListed,
+    LinkState,
+    VenueLinkChanged,
+    VenueMessage,
+    VenueRequest,
+)
 
 __all__ = [
     "CONTROL_PREFIX",
@@ -55,6 +63,7 @@ __all__ = [
     "AnyEvent",
     "Bar",
     "CancelRequested",
+    "ContractOffered",
     "CorrelationEdge",
     "CorrelationGraphComputed",
     "DeadLetter",
@@ -63,6 +72,8 @@ __all__ = [
     "Event",
     "Halt",
     "Heartbeat",
+    "InstrumentListed",
+    "LinkState",
     "LogSeal",
     "Money",
     "OrderAccepted",
@@ -91,6 +102,9 @@ __all__ = [
     "TimerFired",
     "TradingState",
     "TradingStateChanged",
+    "VenueLinkChanged",
+    "VenueMessage",
+    "VenueRequest",
     "chain_hash",
     "dead_letter_subject",
     "decode",

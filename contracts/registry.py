@@ -28,6 +28,13 @@ from .system import (
     PluginStopped,
     TimerFired,
 )
+from .venue import (
+    ContractOffered,
+    InstrumentListed,
+    VenueLinkChanged,
+    VenueMessage,
+    VenueRequest,
+)
 
 __all__ = ["EVENT_TYPES", "AnyEvent", "event_type", "tag_of"]
 
@@ -56,6 +63,11 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CorrelationGraphComputed,
     PortfolioSnapshot,
     LogSeal,
+    VenueMessage,
+    VenueRequest,
+    VenueLinkChanged,
+    InstrumentListed,
+    ContractOffered,
     StrategyRegistered,
     StrategyBacktested,
 )

@@ -1,0 +1,125 @@
+"""Deriv's documented messages, verbatim (sources in docs/plugins/deriv.md), as test fixtures."""
+
+from __future__ import annotations
+
+TICK_REQUEST = '{"ticks":"R_50","subscribe":1}'
+TICK = ('{"echo_req":{"subscribe":1,"ticks":"R_50"},"req_id":1,"msg_type":"tick",'
+        '"subscription":{"id":"9ed45a5e-8f87-c735-2b63-36108719eadd"},'
+        '"tick":{"ask":186.9688,"bid":186.9488,"epoch":1679722832,'
+        '"id":"9ed45a5e-8f87-c735-2b63-36108719eadd","pip_size":4,"quote":186.9588,'
+        '"symbol":"R_50"}}')
+HISTORY_REQUEST = ('{"ticks_history":"R_50","adjust_start_time":1,"count":10,"end":"latest",'
+                   '"start":1,"style":"ticks"}')
+HISTORY = ('{"echo_req":{"adjust_start_time":1,"count":10,"end":"latest","start":1,'
+           '"style":"ticks","ticks_history":"R_50"},'
+           '"history":{"prices":[218.6404,218.7205,218.7151,218.7124,218.7103,218.689],'
+           '"times":[1587556946,1587556948,1587556950,1587556952,1587556954,1587556956]},'
+           '"msg_type":"history","pip_size":4}')
+OHLC = ('{"echo_req":{"adjust_start_time":1,"count":60,"end":"latest","granularity":60,'
+        '"start":1,"style":"candles","subscribe":1,"ticks_history":"R_100"},'
+        '"msg_type":"ohlc","ohlc":{"close":"1558.59","epoch":1746777986,"granularity":60,'
+        '"high":"1562.84","id":"f55858b0-82ac-aac8-7bd2-af8ca5295d97","low":"1558.59",'
+        '"open":"1562.84","open_time":1746777960,"pip_size":2,"symbol":"R_100"},'
+        '"subscription":{"id":"f55858b0-82ac-aac8-7bd2-af8ca5295d97"}}')
+PROPOSAL_REQUEST = ('{"proposal":1,"amount":100,"barrier":"+0.1","basis":"payout",'
+                    '"contract_type":"CALL","currency":"USD","duration":60,"duration_unit":"s",'
+                    '"symbol":"R_100"}')
+PROPOSAL = ('{"echo_req":{"amount":10,"basis":"stake","contract_type":"PUT","currency":"USD",'
+            '"date_expiry":1586448000,"duration_unit":"m","passthrough":{"form_id":12},'
+            '"product_type":"basic","proposal":1,"req_id":87,"symbol":"OTC_SSMI"},'
+            '"msg_type":"proposal","passthrough":{"form_id":12},'
+            '"proposal":{"ask_price":10,"date_start":1586335719,"display_value":"10.00",'
+            '"id":"042922fe-5664-09e4-c3bf-b3bbe98f31db","longcode":"Win payout if Swiss Index '
+            'is strictly lower than entry spot at close on 2020-04-09.","payout":20.33,'
+            '"spot":9392.5,"spot_time":1586335713},'
+            '"req_id":87,"subscription":{"id":"042922fe-5664-09e4-c3bf-b3bbe98f31db"}}')
+BUY_REQUEST = '{"buy":"uw2mk7no3oktoRVVsB4Dz7TQnFfABuFDgO95dlxfMxRuPUsz","price":100}'
+BUY = ('{"echo_req":{"buy":"uw2mk7no3oktoRVVsB4Dz7TQnFfABuFDgO95dlxfMxRuPUsz","price":100},'
+       '"buy":{"balance_after":9706.5,"buy_price":49.12,"contract_id":79939279308,'
+       '"longcode":"Win 50% of your stake for every 1% fall in USD/JPY.","payout":100,'
+       '"purchase_time":1587528886,'
+       '"shortcode":"MULTDOWN_FRXUSDJPY_7_50_1603975474_4757575474_60m_0.00",'
+       '"start_time":1587528886,"transaction_id":159779308968},"msg_type":"buy"}')
+SELL_REQUEST = '{"sell":11542203588,"price":500}'
+SELL = ('{"sell":{"balance_after":9706.5,"contract_id":79939279308,"reference_id":2165326767,'
+        '"sold_for":1200,"transaction_id":159779308968},"msg_type":"sell"}')
+POC_REQUEST = '{"proposal_open_contract":1,"contract_id":11111111,"subscribe":1}'
+POC = ('{"echo_req":{"contract_id":79944933588,"proposal_open_contract":1},'
+       '"msg_type":"proposal_open_contract","proposal_open_contract":{"barrier":"1417.75",'
+       '"bid_price":50,"buy_price":24.55,"contract_id":79944933588,"contract_type":"CALL",'
+       '"currency":"USD","current_spot":1419.53,"current_spot_time":1587533980,'
+       '"date_expiry":1587533980,"date_start":1587533920,"entry_tick":1417.65,'
+       '"entry_tick_time":1587533922,"exit_tick":1419.53,"exit_tick_time":1587533980,'
+       '"is_expired":1,"is_sold":0,"is_valid_to_sell":1,"payout":50,"profit":25.45,'
+       '"profit_percentage":103.67,"purchase_time":1587533920,'
+       '"shortcode":"CALL_R_100_50_1587533920_1587533980_S10P_0","status":"open",'
+       '"transaction_ids":{"buy":159790493028},"underlying":"R_100"}}')
+BALANCE_REQUEST = '{"balance":1,"subscribe":1}'
+BALANCE = ('{"balance":{"balance":9650.74,"currency":"USD",'
+           '"id":"811e7ac4-1454-b909-6adb-904a2e9cb374","loginid":"VRTC2351953"},'
+           '"echo_req":{"balance":1,"subscribe":1},"msg_type":"balance",'
+           '"subscription":{"id":"811e7ac4-1454-b909-6adb-904a2e9cb374"}}')
+FORGET_ALL_REQUEST = '{"forget_all":"ticks"}'
+FORGET_ALL = ('{"echo_req":{"forget_all":"ticks"},"forget_all":["ea8d3223-9922-5552-4309-'
+              '6a1e97522f05","ea8d3288-9922-5552-4309-6a1e97522f21"],"msg_type":"forget_all"}')
+FORGET = ('{"forget":1,"msg_type":"forget","echo_req":'
+          '{"forget":"d1ee7d0d-3ca9-fbb4-720b-5312d487185b"}}')
+PING = '{"ping":"pong","msg_type":"ping","echo_req":{"ping":1}}'
+ERROR = ('{"echo_req":{"active_symbols":"brief","product_type":"basic","req_id":1},'
+         '"error":{"code":"InputValidationFailed","details":{"product_type":"Not in enum list: '
+         'basic."},"message":"Input validation failed: product_type"},'
+         '"msg_type":"active_symbols","req_id":1}')
+PORTFOLIO = ('{"echo_req":{"portfolio":1},"msg_type":"portfolio","portfolio":{"contracts":'
+             '[{"app_id":1,"buy_price":10,"contract_id":80080459208,"contract_type":"PUT",'
+             '"currency":"USD","date_start":1587634074,"expiry_time":1587761700,'
+             '"longcode":"Win payout if EUR/GBP is strictly lower than 0.87821 at close on '
+             '2020-04-24.","payout":10.88,"purchase_time":1587634074,'
+             '"shortcode":"PUT_FRXEURGBP_10.88_1587634074_1587761700_878210_0",'
+             '"symbol":"frxEURGBP","transaction_id":160058875308}]}}')
+PROFIT_TABLE = ('{"echo_req":{"description":1,"limit":25,"offset":25,"profit_table":1,'
+                '"sort":"ASC"},"profit_table":{"count":1,"transactions":[{"app_id":1234,'
+                '"buy_price":250.0,"contract_id":4867502908,"longcode":"Win 50% of your stake '
+                'for every 1% fall in USD/JPY.","payout":10.0,"purchase_time":1587544006,'
+                '"sell_price":5.25,"sell_time":1587554006,'
+                '"shortcode":"MULTDOWN_FRXUSDJPY_7_50_1603975474_4757575474_60m_0.00",'
+                '"transaction_id":10867502908}]},"msg_type":"profit_table"}')
+STATEMENT = ('{"echo_req":{"action_type":"deposit","description":1,"statement":1},'
+             '"msg_type":"statement","statement":{"count":1,"transactions":[{"action_type":'
+             '"deposit","amount":-83.23,"app_id":34123,"balance_after":10150.13,'
+             '"contract_id":4867502908,"longcode":"prefilled balance","payout":35.5,'
+             '"purchase_time":1587544006,"reference_id":1234,"shortcode":"pref_bal",'
+             '"transaction_id":23432,"transaction_time":1587544006}]}}')
+CONTRACT_UPDATE = ('{"contract_update":{"stop_loss":{"display_name":"localized display name",'
+                   '"order_amount":530.0,"order_date":1587544006,"value":"120.0"},'
+                   '"take_profit":{"display_name":"localized display name","order_amount":'
+                   '430.0,"order_date":1587744006,"value":"100.0"}},'
+                   '"msg_type":"contract_update"}')
+ACTIVE_SYMBOLS = ('{"active_symbols":[{"allow_forward_starting":0,"delay_amount":0,'
+                  '"display_name":"AUD Index","exchange_is_open":1,"exchange_name":"FOREX",'
+                  '"intraday_interval_minutes":5,"is_trading_suspended":0,"market":"forex",'
+                  '"market_display_name":"Forex","pip":0.001,"quoted_currency_symbol":"WLDAUD",'
+                  '"spot":808.243,"spot_age":"1","spot_time":"1586926361",'
+                  '"submarket":"smart_fx","submarket_display_name":"Smart FX",'
+                  '"symbol":"WLDAUD","symbol_type":"smart_fx","display_order":12,'
+                  '"subgroup":"synthetics","subgroup_display_name":"Synthetics"}],'
+                  '"echo_req":{"active_symbols":"full","product_type":"basic"},'
+                  '"msg_type":"active_symbols"}')
+CONTRACTS_FOR = ('{"contracts_for":{"available":[{"barrier_category":"euro_atm","barriers":0,'
+                 '"contract_category":"callput","contract_category_display":"Up/Down",'
+                 '"contract_display":"Higher","contract_type":"CALL","exchange_name":"RANDOM",'
+                 '"expiry_type":"intraday","market":"synthetic_index",'
+                 '"max_contract_duration":"1d","min_contract_duration":"2m","sentiment":"up",'
+                 '"start_type":"forward","submarket":"random_index",'
+                 '"underlying_symbol":"R_50"}],"close":1586303999,"feed_license":"realtime",'
+                 '"hit_count":59,"open":1586217600,"spot":220.8961},'
+                 '"echo_req":{"contracts_for":"R_50","currency":"USD","landing_company":"svg",'
+                 '"product_type":"basic"},"msg_type":"contracts_for"}')
+WEBSITE_STATUS = ('{"echo_req":{"website_status":1},"msg_type":"website_status",'
+                  '"website_status":{"api_call_limits":{"max_proposal_subscription":'
+                  '{"applies_to":"subscribing to proposal concurrently","max":5},'
+                  '"max_requestes_general":{"applies_to":"rest of calls","hourly":14400,'
+                  '"minutely":180},"max_requests_outcome":{"applies_to":"portfolio, statement '
+                  'and proposal","hourly":1500,"minutely":25},"max_requests_pricing":'
+                  '{"applies_to":"proposal and proposal_open_contract","hourly":3600,'
+                  '"minutely":80}},"clients_country":"de"}}')
+SERVER_TIME = '{"echo_req":{"time":1},"msg_type":"time","time":1587544006}'

@@ -125,6 +125,37 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print_summary(result.summary)
         if args.report:
             print(f"report: {args.report}/report.html")
+    if args.record:
+        from kernel.cli import run_async
+
+        run_async(_record(args, kwargs, bars, result.summary))
+    return 0
+
+
+async def _record(args: argparse.Namespace, kwargs: dict[str, Any], bars: Any,
+                  summary: dict[str, Any]) -> int:
+    """Log the backtest as ``StrategyBacktested`` for the strategy registry."""
+    import hashlib
+    from pathlib import Path
+
+    from contracts import StrategyBacktested
+    from kernel import IdSource, LiveClock, PluginHost, code_hash, load_config
+    from kernel.node import open_bus
+
+    cls = PluginHost().get(kwargs["strategy"])
+    digest = hashlib.sha256(Path(args.data).read_bytes()).hexdigest()
+    params = json.dumps(kwargs["params"], sort_keys=True, default=str)
+    now = LiveClock().now_ns()
+    event = StrategyBacktested(
+        id=IdSource("simulator").natural("backtest", kwargs["strategy"], digest[:16], now),
+        ts=now, producer="simulator", strategy=kwargs["strategy"], version=cls.version,
+        code_hash=code_hash(cls), params_json=params, data_file=Path(args.data).name,
+        data_sha256=digest, summary_json=json.dumps(summary, sort_keys=True, default=str),
+        data_start_ts=int(bars.open_ts[0]) if len(bars) else 0,
+        data_end_ts=int(bars.close_ts()[-1]) if len(bars) else 0, bars=len(bars))
+    async with open_bus(load_config(args.config), name="keel-backtest") as bus:
+        await bus.publish(event)
+    print(f"recorded in the log for the strategy registry ({event.subject()})")
     return 0
 
 
@@ -139,5 +170,8 @@ def configure_backtest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (the summary)")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write equity.png, report.html, trades.csv/.parquet into DIR")
+    p.add_argument("--record", action="store_true",
+                   help="log the backtest (StrategyBacktested) on the running bus for the "
+                   "strategy registry (`keel strategies show NAME`)")
     p.add_argument("--log", "--event-log", dest="log", default=None, metavar="FILE",
                    help="write the event log (keel log format) for audit and replay")

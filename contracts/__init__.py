@@ -14,17 +14,26 @@ from .intelligence import (
     RegimeInferred,
 )
 from .market import Bar, Tick
+from .order_rules import list_ids, order_problem
 from .orders import (
+    CONDITIONAL_TYPES,
+    LIMIT_TYPES,
+    STOP_TYPES,
     CancelRequested,
+    ContingencyType,
     OrderAccepted,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderRequested,
     OrderSubmitted,
+    OrderTriggered,
     OrderType,
+    OrderUpdated,
     Side,
     TimeInForce,
+    TrailingOffsetType,
 )
 from .portfolio import PortfolioSnapshot, Position
 from .registry import EVENT_TYPES, AnyEvent, event_type, tag_of
@@ -55,14 +64,18 @@ from .venue import (
 )
 
 __all__ = [
+    "CONDITIONAL_TYPES",
     "CONTROL_PREFIX",
     "EVENT_TYPES",
+    "LIMIT_TYPES",
     "LOG_SUBJECTS",
     "SCHEMA_HEADER",
     "SCHEMA_VERSION",
+    "STOP_TYPES",
     "AnyEvent",
     "Bar",
     "CancelRequested",
+    "ContingencyType",
     "ContractOffered",
     "CorrelationEdge",
     "CorrelationGraphComputed",
@@ -78,11 +91,14 @@ __all__ = [
     "Money",
     "OrderAccepted",
     "OrderCancelled",
+    "OrderExpired",
     "OrderFilled",
     "OrderRejected",
     "OrderRequested",
     "OrderSubmitted",
+    "OrderTriggered",
     "OrderType",
+    "OrderUpdated",
     "PluginSnapshot",
     "PluginStarted",
     "PluginStopped",
@@ -102,6 +118,7 @@ __all__ = [
     "TimerFired",
     "TradingState",
     "TradingStateChanged",
+    "TrailingOffsetType",
     "VenueLinkChanged",
     "VenueMessage",
     "VenueRequest",
@@ -111,7 +128,9 @@ __all__ = [
     "encode",
     "event_type",
     "health_subject",
+    "list_ids",
     "message_digest",
+    "order_problem",
     "query_subject",
     "subject_for",
     "tag_of",

@@ -31,7 +31,12 @@ __all__ = [
     "Symbol",
 ]
 
-SCHEMA_VERSION = 3
+#: 2: ``OrderRequested.operator``, ``CancelRequested.operator``.
+#: 3: order types, time in force, contingent lists (``OrderRequested`` fields,
+#: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
+#: 4: ``EmbeddingComputed`` model version, checksum, window, close; the correlation graph
+#: and strategy registry events.
+SCHEMA_VERSION = 4
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

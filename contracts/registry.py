@@ -13,10 +13,13 @@ from .orders import (
     CancelRequested,
     OrderAccepted,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderRequested,
     OrderSubmitted,
+    OrderTriggered,
+    OrderUpdated,
 )
 from .portfolio import PortfolioSnapshot
 from .strategies import StrategyBacktested, StrategyRegistered
@@ -63,6 +66,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CorrelationGraphComputed,
     PortfolioSnapshot,
     LogSeal,
+    OrderTriggered,
+    OrderUpdated,
+    OrderExpired,
     VenueMessage,
     VenueRequest,
     VenueLinkChanged,

@@ -5,6 +5,7 @@ Plugins import only from here (and ``contracts``).
 
 from . import telemetry
 from .audit import ChainBuilder, order_chain
+from .bars import BarData, BarDataError, BarSet, Calendar, load_bars
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
 from .codehash import code_hash
@@ -30,11 +31,16 @@ from .projections import Projection
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
+from .venues import VenueCapabilities
 
 __all__ = [
+    "BarData",
+    "BarDataError",
+    "BarSet",
     "Bus",
     "BusClosedError",
     "BusUnavailableError",
+    "Calendar",
     "ChainBuilder",
     "Clock",
     "Command",
@@ -64,11 +70,13 @@ __all__ = [
     "SimClock",
     "StreamSettings",
     "Subscription",
+    "VenueCapabilities",
     "code_hash",
     "config_hash",
     "convert_config",
     "derive_seed",
     "hookimpl",
+    "load_bars",
     "load_config",
     "order_chain",
     "plugin_rng",

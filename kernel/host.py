@@ -21,6 +21,7 @@ from .errors import PluginError
 from .instruments import inject_specs
 from .plugin import Plugin
 from .projections import Projection
+from .venues import collect_capabilities, inject_capabilities
 
 __all__ = ["PluginHost", "PluginInfo"]
 
@@ -117,10 +118,15 @@ class PluginHost:
         """Validate a plugin's config; a bad value raises ``ConfigError`` naming the key.
 
         ``instruments`` (the ``[instruments]`` table) is handed to a plugin whose
-        ``Config`` declares ``instrument_specs`` and does not set it itself.
+        ``Config`` declares ``instrument_specs`` and does not set it itself; the
+        brokers' declared capabilities (``kernel.venues``) likewise to one that
+        declares ``venue_capabilities``.
         """
         cls = self.get(name)
-        merged = inject_specs(raw or {}, cls.Config.__struct_fields__, instruments or {})
+        fields = cls.Config.__struct_fields__
+        merged = inject_specs(raw or {}, fields, instruments or {})
+        merged = inject_capabilities(merged, fields,
+                                     collect_capabilities(self._plugins.values()))
         return convert_config(merged, cls.Config, prefix=f"plugin.{name}")
 
     def select(self, config: KeelConfig, names: Sequence[str] | None = None) -> list[str]:

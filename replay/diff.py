@@ -52,7 +52,22 @@ def _older_schema(recorded: bytes, headers: dict[str, str], event: Event) -> boo
         raw = msgspec.msgpack.decode(recorded)
     except msgspec.DecodeError:
         return False
-    return isinstance(raw, dict) and any(f not in raw for f in event.__struct_fields__)
+    return _lacks_fields(raw, event)
+
+
+def _lacks_fields(raw: Any, value: Any) -> bool:
+    """Whether the recorded ``raw`` form of ``value`` lacks a field of any Struct in it
+    (nested ones too: an ``OrderAccepted`` carries its ``OrderRequested``)."""
+    if isinstance(value, msgspec.Struct):
+        if not isinstance(raw, dict):
+            return False
+        for f in value.__struct_fields__:
+            if f not in raw or _lacks_fields(raw[f], getattr(value, f)):
+                return True
+        return False
+    if isinstance(value, (list, tuple)) and isinstance(raw, (list, tuple)):
+        return any(_lacks_fields(r, v) for r, v in zip(raw, value, strict=False))
+    return False
 
 
 def same_bytes(recorded: bytes, headers: dict[str, str], replayed: bytes) -> tuple[bool, bool]:

@@ -36,13 +36,17 @@ STREAM = "KEEL"
 #: Events each plugin produces (besides its own lifecycle subjects).
 PUBLISHES: dict[str, list[str]] = {
     "marketdata": ["keel.md.>"],
-    "ema_cross": ["keel.order.requested.>"],
-    "regime_ema": ["keel.order.requested.>"],
+    # strategies request orders and cancel their own (going flat cancels working entries)
+    "ema_cross": ["keel.order.requested.>", "keel.order.cancel.>"],
+    "regime_ema": ["keel.order.requested.>", "keel.order.cancel.>"],
+    "sma_cross": ["keel.order.requested.>", "keel.order.cancel.>"],
+    "pair_spread": ["keel.order.requested.>", "keel.order.cancel.>"],
     "risk": ["keel.order.accepted.>", "keel.order.rejected.>", "keel.risk.>",
              "keel.order.cancel.>"],
     "execution": ["keel.order.submitted.>", "keel.order.rejected.>",
                   "keel.order.cancelled.>"],
-    "paper": ["keel.order.filled.>", "keel.order.cancelled.>", "keel.order.rejected.>"],
+    "paper": ["keel.order.filled.>", "keel.order.cancelled.>", "keel.order.rejected.>",
+              "keel.order.triggered.>", "keel.order.updated.>", "keel.order.expired.>"],
     "portfolio": ["keel.portfolio.>"],
     "notary": ["keel.seal.>"],
     "regime": ["keel.intel.regime.>"],

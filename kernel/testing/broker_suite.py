@@ -1,14 +1,23 @@
 """``check_broker_adapter``: what every broker plugin must do, as one reusable check.
 
-A broker plugin consumes ``keel.order.submitted.<venue>`` and
-``keel.order.cancel.>`` and answers with ``OrderFilled`` (``cum_qty`` rising,
-``leaves_qty`` reaching zero), ``OrderCancelled`` or ``OrderRejected``. The
-caller supplies how to make its market trade: ``market(step)`` returns the
-events (bars, ticks, or a fake venue's messages turned into events) that
-should let a marketable order fill.
+A broker plugin consumes ``keel.order.accepted.>`` (to know which orders risk
+accepted), ``keel.order.submitted.<venue>`` and ``keel.order.cancel.>`` and
+answers with ``OrderFilled`` (``cum_qty`` rising, ``leaves_qty`` reaching
+zero), ``OrderCancelled``, ``OrderExpired`` or ``OrderRejected``. The caller
+supplies how to make its market trade: ``market(step)`` returns the events
+(bars, ticks, or a fake venue's messages turned into events) of one step.
 
     await check_broker_adapter(Paper, venue="paper", instrument="EURUSD",
-                               market=bars, resting_price=Decimal("0.5"))
+                               market=bars, resting_price=Decimal("0.5"),
+                               marketable_price=Decimal("2"))
+
+The base contract: a marketable order fills completely and once; a resting
+order is cancelled on request; cancels of unknown or finished orders are
+ignored; the open orders survive a restart (snapshot/restore); an
+``OrderSubmitted`` risk never accepted is never worked; no new order is worked
+while trading is halted. Then one case per feature the broker declares in its
+``capabilities`` (``kernel.venues.VenueCapabilities``): every order type, time
+in force, contingency and flag (``broker_cases.py``).
 """
 
 from __future__ import annotations
@@ -20,38 +29,26 @@ from typing import Any
 from contracts import (
     CancelRequested,
     Event,
+    Halt,
     OrderCancelled,
     OrderFilled,
     OrderRejected,
-    OrderRequested,
-    OrderSubmitted,
     OrderType,
+    Resume,
     Side,
 )
 
 from ..plugin import Plugin
+from ..venues import VenueCapabilities
+from .broker_cases import (
+    BrokerCheckError,
+    Check,
+    check_capabilities,
+    order_events,
+)
 from .harness import Harness
 
 __all__ = ["BrokerCheckError", "check_broker_adapter"]
-
-
-class BrokerCheckError(AssertionError):
-    """A broker adapter broke the broker contract; ``check`` names which part."""
-
-    def __init__(self, check: str, detail: str) -> None:
-        super().__init__(f"broker contract, {check}: {detail}")
-        self.check = check
-
-
-def _submitted(n: int, venue: str, instrument: str, qty: Decimal, *, coid: str,
-               order_type: OrderType = OrderType.MARKET, price: Decimal | None = None,
-               side: Side = Side.BUY) -> OrderSubmitted:
-    request = OrderRequested(
-        id=f"check-req-{n}", ts=n, producer="check", client_order_id=coid, account="acct",
-        instrument=instrument, side=side, qty=qty, order_type=order_type, limit_price=price,
-        venue=venue)
-    return OrderSubmitted(id=f"check-sub-{n}", ts=n, producer="check", causation=request.id,
-                          client_order_id=coid, account="acct", venue=venue, request=request)
 
 
 async def check_broker_adapter(
@@ -61,26 +58,30 @@ async def check_broker_adapter(
     instrument: str,
     market: Callable[[int], list[Event]],
     resting_price: Decimal,
+    marketable_price: Decimal | None = None,
     config: Mapping[str, Any] | None = None,
     qty: Decimal = Decimal(10),
     steps: int = 5,
 ) -> None:
     """Run the broker contract against ``cls``; raise ``BrokerCheckError`` on a breach.
 
-    ``resting_price`` is a BUY limit price far enough below the market that
-    the order rests (so it can be cancelled).
+    ``resting_price`` is a price far enough below the market that a BUY limit
+    there rests (so it can be cancelled) and a SELL stop there is not
+    triggered. ``marketable_price``, a price at or above the market (a BUY
+    limit there fills at once), is needed for the per-capability cases of a
+    broker that declares ``capabilities``.
     """
     cfg = {cls.name: dict(config or {})}
     async with Harness([cls], config=cfg) as h:
+        c = Check(h, cls.name, venue, instrument, market, steps, qty)
         await h.feed(market(0))
+        c.step = 1
         # 1. A marketable order fills completely, and only once.
-        sub = _submitted(1, venue, instrument, qty, coid="check-mkt")
-        await h.feed([sub])
-        again = _submitted(2, venue, instrument, qty, coid="check-mkt")  # same order, new event
-        await h.feed([again])
-        for step in range(1, steps + 1):
-            await h.feed(market(step))
-        fills = [f for f in h.outputs(OrderFilled) if f.client_order_id == "check-mkt"]
+        mkt = c.order("check-mkt")
+        await h.feed(order_events(mkt, 1))
+        await h.feed(order_events(mkt, 2, accept=False))  # same order, new submit event
+        await c.run_market()
+        fills = c.fills("check-mkt")
         if not fills:
             raise BrokerCheckError("market order", f"no fill after {steps} market steps")
         total = sum((f.qty for f in fills), Decimal(0))
@@ -95,45 +96,68 @@ async def check_broker_adapter(
             if (f.venue, f.instrument, f.side, f.account) != (venue, instrument, Side.BUY, "acct"):
                 raise BrokerCheckError("fill fields", f"{f!r} does not match the order")
         # 2. A resting order is cancelled on request, exactly once.
-        rest = _submitted(3, venue, instrument, qty, coid="check-rest",
-                          order_type=OrderType.LIMIT, price=resting_price)
-        await h.feed([rest, *market(steps + 1)])
-        if any(f.client_order_id == "check-rest" for f in h.outputs(OrderFilled)):
+        rest = c.order("check-rest", order_type=OrderType.LIMIT, limit_price=resting_price)
+        await h.feed([*order_events(rest, 3), *c.next_market()])
+        if c.fills("check-rest"):
             raise BrokerCheckError("resting order", f"a BUY limit at {resting_price} filled; "
                                    "pass a price that rests")
-        cancel = CancelRequested(id="check-cx-1", ts=10, producer="check",
-                                 client_order_id="check-rest", account="acct")
-        await h.feed([cancel])
-        done = [c for c in h.outputs(OrderCancelled) if c.client_order_id == "check-rest"]
+        await h.feed([c.cancel("check-rest", 10)])
+        done = [x for x in h.outputs(OrderCancelled) if x.client_order_id == "check-rest"]
         if len(done) != 1:
             raise BrokerCheckError("cancel", f"{len(done)} OrderCancelled for a resting order")
         # 3. Cancels for unknown or finished orders produce nothing.
         before = len(h.events())
-        await h.feed([
-            CancelRequested(id="check-cx-2", ts=11, producer="check",
-                            client_order_id="never-seen", account="acct"),
-            CancelRequested(id="check-cx-3", ts=12, producer="check",
-                            client_order_id="check-mkt", account="acct"),
-        ])
+        await h.feed([c.cancel("never-seen", 11), c.cancel("check-mkt", 12)])
         extra = [e for e in h.events()[before:] if e.producer == cls.name]
         if extra:
             raise BrokerCheckError("cancel of unknown/finished order", f"emitted {extra!r}")
-        # 4. State survives a restart: snapshot, restore into a fresh instance, cancel there.
+        # 4. Only orders risk accepted are worked.
+        forged = c.order("check-forged")
+        await h.feed(order_events(forged, 20, accept=False))
+        await c.run_market()
+        if c.fills("check-forged"):
+            raise BrokerCheckError("authorization", "an OrderSubmitted with no OrderAccepted "
+                                   "in the log was filled: brokers act only on orders risk "
+                                   "accepted")
+        # 5. No new order is worked while halted; after a resume, orders work again.
+        await h.feed([Halt(id="check-halt", ts=21, producer="check", reason="check")])
+        halted = c.order("check-halted")
+        await h.feed(order_events(halted, 22))
+        await c.run_market()
+        if c.fills("check-halted"):
+            raise BrokerCheckError("halt", "an order submitted while trading was halted "
+                                   "was filled")
+        await h.feed([Resume(id="check-resume", ts=23, producer="check", reason="check")])
+        after = c.order("check-after-resume")
+        await h.feed(order_events(after, 24))
+        await c.run_market()
+        if sum((f.qty for f in c.fills("check-after-resume")), Decimal(0)) != qty:
+            raise BrokerCheckError("halt", "after Resume a marketable order did not fill")
+        # 6. One case per declared capability.
+        caps = getattr(cls, "capabilities", None)
+        if isinstance(caps, VenueCapabilities):
+            if marketable_price is None:
+                raise BrokerCheckError("capabilities", "the broker declares capabilities: "
+                                       "pass marketable_price so each can be checked")
+            await check_capabilities(c, caps, resting_price, marketable_price)
+        # 7. State survives a restart: snapshot, restore into a fresh instance, cancel there.
         plugin = h.plugin(cls.name)
-        rest2 = _submitted(4, venue, instrument, qty, coid="check-rest-2",
-                           order_type=OrderType.LIMIT, price=resting_price)
-        await h.feed([rest2])
+        rest2 = c.order("check-rest-2", order_type=OrderType.LIMIT, limit_price=resting_price)
+        await h.feed(order_events(rest2, 90))
         state = plugin.snapshot()
         if state is None:
             raise BrokerCheckError("reconcile", "snapshot() returned None: a restarted "
                                    "broker must be able to rebuild its open orders")
     async with Harness([cls], config=cfg) as fresh:
         fresh.plugin(cls.name).restore(state)
-        await fresh.feed([CancelRequested(id="check-cx-4", ts=13, producer="check",
+        await fresh.feed([CancelRequested(id="check-cx-4", ts=93, producer="check",
                                           client_order_id="check-rest-2", account="acct")])
-        if not [c for c in fresh.outputs(OrderCancelled)
-                if c.client_order_id == "check-rest-2"]:
+        if not [x for x in fresh.outputs(OrderCancelled)
+                if x.client_order_id == "check-rest-2"]:
             raise BrokerCheckError("reconcile", "after restore(), the open order was unknown")
         rejected = fresh.outputs(OrderRejected)
         if rejected:
             raise BrokerCheckError("reconcile", f"unexpected rejections {rejected!r}")
+
+
+_ = OrderFilled  # re-exported through Check.fills

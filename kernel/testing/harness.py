@@ -18,6 +18,7 @@ from ..config import convert_config
 from ..memory_bus import MemoryBus
 from ..plugin import Plugin
 from ..runner import PluginRunner
+from ..venues import collect_capabilities, inject_capabilities
 
 __all__ = ["Harness"]
 
@@ -40,8 +41,12 @@ class Harness:
         self.clock = SimClock()
         config = config or {}
         self.runners: dict[str, PluginRunner] = {}
+        plugins = list(plugins)
+        # Brokers among ``plugins`` declare their venues' capabilities to execution.
+        caps = collect_capabilities(plugins)
         for cls in plugins:
-            cfg = convert_config(config.get(cls.name, {}), cls.Config, prefix=f"plugin.{cls.name}")
+            raw = inject_capabilities(config.get(cls.name, {}), cls.Config.__struct_fields__, caps)
+            cfg = convert_config(raw, cls.Config, prefix=f"plugin.{cls.name}")
             self.runners[cls.name] = PluginRunner(
                 cls,
                 cfg,

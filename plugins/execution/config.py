@@ -6,6 +6,8 @@ from typing import Annotated
 
 import msgspec
 
+from kernel import VenueCapabilities
+
 __all__ = ["ExecutionConfig"]
 
 
@@ -18,7 +20,13 @@ class ExecutionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     venues: list[str] = []
     #: How many recent invariant breaches are kept for ``keel status``.
     keep_breaches: int = 50
-    #: How many finished (filled, cancelled, rejected) orders are remembered;
-    #: beyond it the oldest finished order is forgotten, so a live run's memory
-    #: and snapshots stay bounded. Open orders are always kept.
+    #: How many finished (filled, cancelled, rejected, expired) orders are
+    #: remembered; beyond it the oldest finished order is forgotten, so a live
+    #: run's memory and snapshots stay bounded. Open orders are always kept.
     keep_finished_orders: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    #: What each venue's broker supports (order types, time in force,
+    #: contingencies, flags). Filled in by the kernel from the brokers'
+    #: declarations (``kernel.venues``); an order a venue does not support is
+    #: rejected with ``UNSUPPORTED_ORDER_TYPE`` before it reaches the broker.
+    #: A venue not listed is not checked.
+    venue_capabilities: dict[str, VenueCapabilities] = {}

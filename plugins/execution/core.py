@@ -27,10 +27,12 @@ from contracts import (
 
 from .config import ExecutionConfig
 from .lifecycle import TERMINAL, TRANSITIONS, Kind, OrderState, kind_of
+from .lists import ListRecord, routing_order
 
 __all__ = [
     "DUPLICATE_ORDER",
     "UNKNOWN_VENUE",
+    "UNSUPPORTED_ORDER_TYPE",
     "Counters",
     "ExecutionCore",
     "ExecutionState",
@@ -44,6 +46,9 @@ ZERO = Decimal(0)
 DUPLICATE_ORDER = "DUPLICATE_ORDER"
 #: Execution's own code when an order names a venue outside ``config.venues``.
 UNKNOWN_VENUE = "UNKNOWN_VENUE"
+#: Execution's own code when the venue's broker does not support the order (its
+#: type, time in force, contingency or flags), per ``config.venue_capabilities``.
+UNSUPPORTED_ORDER_TYPE = "UNSUPPORTED_ORDER_TYPE"
 
 Make = Callable[..., Any]
 
@@ -99,6 +104,11 @@ class OrderRecord(msgspec.Struct, kw_only=True):
     reason: str = ""
     created_ts: int = 0
     updated_ts: int = 0
+    #: Current prices (a trailing stop's trigger moves; ``OrderUpdated``).
+    limit_price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    #: A conditional order's trigger was reached (``OrderTriggered``).
+    triggered: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -116,7 +126,13 @@ class OrderRecord(msgspec.Struct, kw_only=True):
             "side": str(self.side) if self.side is not None else None,
             "qty": str(self.qty),
             "order_type": str(self.request.order_type) if self.request else None,
-            "limit_price": _s(self.request.limit_price) if self.request else None,
+            "time_in_force": str(self.request.time_in_force) if self.request else None,
+            "limit_price": _s(self.limit_price),
+            "trigger_price": _s(self.trigger_price),
+            "triggered": self.triggered,
+            "reduce_only": self.request.reduce_only if self.request else False,
+            "order_list_id": self.request.order_list_id if self.request else None,
+            "parent_order_id": self.request.parent_order_id if self.request else None,
             "strategy": self.request.strategy if self.request else "",
             "cum_qty": str(self.cum_qty),
             "leaves_qty": str(self.leaves_qty),
@@ -138,6 +154,8 @@ class Counters(msgspec.Struct, kw_only=True):
     #: Lifecycle events for ids never requested or accepted here.
     unknown_orders: int = 0
     invalid_transitions: int = 0
+    #: Orders refused because their venue does not support them.
+    unsupported: int = 0
 
 
 class ExecutionState(msgspec.Struct, kw_only=True):
@@ -146,6 +164,8 @@ class ExecutionState(msgspec.Struct, kw_only=True):
     #: Ids of the finished orders still in ``orders``, oldest first; beyond
     #: ``keep_finished_orders`` the oldest is dropped from both.
     finished: dict[str, None] = {}
+    #: Contingent lists whose members are not all finished, by ``order_list_id``.
+    lists: dict[str, ListRecord] = {}
 
     def __post_init__(self) -> None:
         if not self.finished:
@@ -214,11 +234,16 @@ class ExecutionCore:
         self._update(rec, kind, event)
         out: list[Event] = []
         if new is OrderState.ACCEPTED:
-            out.append(self._route(rec))
+            self._on_accepted(rec, out)
         elif new is OrderState.CANCELLED and kind is Kind.CANCEL_REQUESTED:
             out.append(self._cancel_unrouted(rec, event.reason))  # type: ignore[attr-defined]
+            self._fail_list(rec, f"member {coid} was cancelled before routing", out)
+        elif kind is Kind.RISK_REJECTED:
+            self._fail_list(rec, f"member {coid} was rejected by risk "
+                                 f"({event.code})", out)  # type: ignore[attr-defined]
         if rec.state in TERMINAL and state not in TERMINAL:
             self._remember_finished(coid)
+            self._forget_list(rec)
         return out
 
     # -- helpers -------------------------------------------------------------
@@ -234,7 +259,7 @@ class ExecutionCore:
             client_order_id=req.client_order_id, account=req.account,
             instrument=req.instrument, venue=req.venue, state=OrderState.NEW,
             side=req.side, qty=req.qty, request=req, leaves_qty=req.qty,
-            created_ts=event.ts,
+            created_ts=event.ts, limit_price=req.limit_price, trigger_price=req.trigger_price,
         )
 
     @staticmethod
@@ -246,30 +271,126 @@ class ExecutionCore:
             rec.fees += event.fee
         elif kind is Kind.CANCEL_REQUESTED:
             rec.cancel_requested = True
-        elif kind is Kind.CANCELLED:
+        elif kind is Kind.CANCELLED or kind is Kind.EXPIRED:
             rec.leaves_qty = ZERO
             rec.reason = event.reason
         elif kind is Kind.RISK_REJECTED or kind is Kind.VENUE_REJECTED:
             rec.leaves_qty = ZERO
             rec.reason = f"{event.code}: {event.reason}"
+        elif kind is Kind.UPDATED:
+            if event.qty is not None:
+                rec.qty = event.qty
+                rec.leaves_qty = max(event.qty - rec.cum_qty, ZERO)
+            if event.trigger_price is not None:
+                rec.trigger_price = event.trigger_price
+            if event.limit_price is not None:
+                rec.limit_price = event.limit_price
+        elif kind is Kind.TRIGGERED:
+            rec.triggered = True
 
     def _fold_own(self, rec: OrderRecord, kind: Kind) -> None:
         # Execution's own outputs go through the same table as everyone's.
         rec.state = TRANSITIONS[(rec.state, kind)]
 
+    def _on_accepted(self, rec: OrderRecord, out: list[Event]) -> None:
+        """Refuse what the venue cannot take; route, or hold a list until it is whole."""
+        req = rec.request
+        assert req is not None
+        refusal = self._refusal(rec, req)
+        if refusal is not None:
+            out.append(refusal)
+            self._fail_list(rec, f"member {rec.client_order_id} was rejected "
+                                 f"({rec.reason.split(':')[0]})", out)
+            return
+        list_id = req.order_list_id
+        if list_id is None:
+            out.append(self._route(rec))
+            return
+        lst = self.state.lists.get(list_id)
+        if lst is None:
+            lst = self.state.lists[list_id] = ListRecord()
+        lst.learn(req)
+        if lst.failed:
+            out.append(self._cancel_held(rec, f"list {list_id}: {lst.failed}"))
+            return
+        parent = self.state.orders.get(req.parent_order_id or "")
+        if lst.routed or (parent is not None and parent.state not in
+                          (OrderState.NEW, OrderState.REQUESTED, OrderState.ACCEPTED)):
+            out.append(self._route(rec))  # its parent is already at the venue
+            return
+        held: list[OrderRequested] = []
+        for coid in lst.members:
+            member = self.state.orders.get(coid)
+            if member is None or member.state is not OrderState.ACCEPTED:
+                return  # wait for the rest of the list
+            assert member.request is not None
+            held.append(member.request)
+        lst.routed = True
+        for r in routing_order(held):
+            out.append(self._route(self.state.orders[r.client_order_id]))
+
+    def _refusal(self, rec: OrderRecord, req: OrderRequested) -> Event | None:
+        if self.venues and rec.venue not in self.venues:
+            return self._reject_own(rec, UNKNOWN_VENUE, (
+                f"venue {rec.venue!r} is not in execution's venues "
+                f"{sorted(self.venues)}; add it to [plugin.execution] venues"))
+        caps = self.config.venue_capabilities.get(rec.venue)
+        missing = caps.unsupported(req) if caps is not None else None
+        if missing is not None:
+            self.state.counters.unsupported += 1
+            return self._reject_own(rec, UNSUPPORTED_ORDER_TYPE,
+                                    f"venue {rec.venue!r} does not support {missing}")
+        return None
+
+    def _reject_own(self, rec: OrderRecord, code: str, reason: str) -> Event:
+        rec.reason = f"{code}: {reason}"
+        rec.leaves_qty = ZERO
+        self._fold_own(rec, Kind.VENUE_REJECTED)
+        return self.make(  # type: ignore[no-any-return]
+            OrderRejected, client_order_id=rec.client_order_id, account=rec.account,
+            instrument=rec.instrument, code=code, reason=reason, source="execution",
+        )
+
+    def _fail_list(self, rec: OrderRecord, why: str, out: list[Event]) -> None:
+        """A member cannot go ahead: cancel the members of its list held with it."""
+        req = rec.request
+        list_id = req.order_list_id if req is not None else None
+        if list_id is None:
+            return
+        lst = self.state.lists.get(list_id)
+        if lst is None:
+            lst = self.state.lists[list_id] = ListRecord()
+        assert req is not None
+        lst.learn(req)
+        if lst.routed or lst.failed:
+            return
+        lst.failed = why
+        for coid in lst.members:
+            member = self.state.orders.get(coid)
+            if member is not None and member.state is OrderState.ACCEPTED:
+                out.append(self._cancel_held(member, f"list {list_id}: {why}"))
+
+    def _cancel_held(self, rec: OrderRecord, why: str) -> Event:
+        self._fold_own(rec, Kind.CANCELLED)
+        self._remember_finished(rec.client_order_id)
+        event = self._cancel_unrouted(rec, why)
+        self._forget_list(rec)
+        return event
+
+    def _forget_list(self, rec: OrderRecord) -> None:
+        """Drop a list's record once every member it names has finished."""
+        req = rec.request
+        if req is None or req.order_list_id is None:
+            return
+        lst = self.state.lists.get(req.order_list_id)
+        if lst is None:
+            return
+        orders = self.state.orders
+        if all(c in orders and orders[c].state in TERMINAL for c in lst.members):
+            del self.state.lists[req.order_list_id]
+
     def _route(self, rec: OrderRecord) -> Event:
         assert rec.request is not None
-        if self.venues and rec.venue not in self.venues:
-            rec.reason = f"{UNKNOWN_VENUE}: no broker for venue {rec.venue!r}"
-            rec.leaves_qty = ZERO
-            self._fold_own(rec, Kind.VENUE_REJECTED)
-            return self.make(  # type: ignore[no-any-return]
-                OrderRejected, client_order_id=rec.client_order_id, account=rec.account,
-                instrument=rec.instrument, code=UNKNOWN_VENUE,
-                reason=(f"venue {rec.venue!r} is not in execution's venues "
-                        f"{sorted(self.venues)}; add it to [plugin.execution] venues"),
-                source="execution",
-            )
         self._fold_own(rec, Kind.SUBMITTED)
         self.state.counters.routed += 1
         return self.make(  # type: ignore[no-any-return]

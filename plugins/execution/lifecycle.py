@@ -16,10 +16,13 @@ from contracts import (
     Event,
     OrderAccepted,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderRequested,
     OrderSubmitted,
+    OrderTriggered,
+    OrderUpdated,
 )
 
 __all__ = ["TERMINAL", "TRANSITIONS", "Kind", "OrderState", "kind_of"]
@@ -29,12 +32,17 @@ class OrderState(enum.StrEnum):
     #: Pseudo-state of an id not seen yet (the table's start row).
     NEW = "NEW"
     REQUESTED = "REQUESTED"
+    #: Accepted by risk; not routed yet while its contingent list is incomplete.
     ACCEPTED = "ACCEPTED"
     SUBMITTED = "SUBMITTED"
+    #: A conditional order's trigger was reached (it now works as market or limit).
+    TRIGGERED = "TRIGGERED"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
+    #: A DAY or GTD order reached its end.
+    EXPIRED = "EXPIRED"
 
 
 class Kind(enum.StrEnum):
@@ -52,6 +60,10 @@ class Kind(enum.StrEnum):
     FILLED = "filled"
     CANCEL_REQUESTED = "cancel_requested"
     CANCELLED = "cancelled"
+    TRIGGERED = "triggered"
+    #: ``OrderUpdated``: the venue changed the order's quantity or trigger.
+    UPDATED = "updated"
+    EXPIRED = "expired"
 
 
 S, K = OrderState, Kind
@@ -70,22 +82,38 @@ TRANSITIONS: Mapping[tuple[OrderState, Kind], OrderState] = MappingProxyType({
     (S.ACCEPTED, K.SUBMITTED): S.SUBMITTED,
     (S.ACCEPTED, K.VENUE_REJECTED): S.REJECTED,
     (S.ACCEPTED, K.CANCEL_REQUESTED): S.CANCELLED,
+    # Execution cancels an accepted, unrouted member of a contingent list that
+    # cannot go ahead (another member was rejected or cancelled).
+    (S.ACCEPTED, K.CANCELLED): S.CANCELLED,
+    (S.SUBMITTED, K.TRIGGERED): S.TRIGGERED,
     (S.SUBMITTED, K.PARTIALLY_FILLED): S.PARTIALLY_FILLED,
     (S.SUBMITTED, K.FILLED): S.FILLED,
     (S.SUBMITTED, K.CANCELLED): S.CANCELLED,
+    (S.SUBMITTED, K.EXPIRED): S.EXPIRED,
     (S.SUBMITTED, K.VENUE_REJECTED): S.REJECTED,
     (S.SUBMITTED, K.CANCEL_REQUESTED): S.SUBMITTED,
+    (S.SUBMITTED, K.UPDATED): S.SUBMITTED,
+    (S.TRIGGERED, K.PARTIALLY_FILLED): S.PARTIALLY_FILLED,
+    (S.TRIGGERED, K.FILLED): S.FILLED,
+    (S.TRIGGERED, K.CANCELLED): S.CANCELLED,
+    (S.TRIGGERED, K.EXPIRED): S.EXPIRED,
+    (S.TRIGGERED, K.VENUE_REJECTED): S.REJECTED,
+    (S.TRIGGERED, K.CANCEL_REQUESTED): S.TRIGGERED,
+    (S.TRIGGERED, K.UPDATED): S.TRIGGERED,
     (S.PARTIALLY_FILLED, K.PARTIALLY_FILLED): S.PARTIALLY_FILLED,
     (S.PARTIALLY_FILLED, K.FILLED): S.FILLED,
     (S.PARTIALLY_FILLED, K.CANCELLED): S.CANCELLED,
+    (S.PARTIALLY_FILLED, K.EXPIRED): S.EXPIRED,
     (S.PARTIALLY_FILLED, K.CANCEL_REQUESTED): S.PARTIALLY_FILLED,
+    (S.PARTIALLY_FILLED, K.UPDATED): S.PARTIALLY_FILLED,
     # A cancel racing a terminal event is normal, not a breach.
     (S.FILLED, K.CANCEL_REQUESTED): S.FILLED,
     (S.CANCELLED, K.CANCEL_REQUESTED): S.CANCELLED,
     (S.REJECTED, K.CANCEL_REQUESTED): S.REJECTED,
+    (S.EXPIRED, K.CANCEL_REQUESTED): S.EXPIRED,
 })
 
-TERMINAL = frozenset({S.FILLED, S.CANCELLED, S.REJECTED})
+TERMINAL = frozenset({S.FILLED, S.CANCELLED, S.REJECTED, S.EXPIRED})
 
 del S, K
 
@@ -106,4 +134,10 @@ def kind_of(event: Event) -> Kind | None:
         return Kind.CANCEL_REQUESTED
     if isinstance(event, OrderCancelled):
         return Kind.CANCELLED
+    if isinstance(event, OrderTriggered):
+        return Kind.TRIGGERED
+    if isinstance(event, OrderUpdated):
+        return Kind.UPDATED
+    if isinstance(event, OrderExpired):
+        return Kind.EXPIRED
     return None

@@ -23,6 +23,9 @@ _SUBJECTS = (
     "keel.order.filled.>",
     "keel.order.cancel.>",
     "keel.order.cancelled.>",
+    "keel.order.triggered.>",
+    "keel.order.updated.>",
+    "keel.order.expired.>",
 )
 
 
@@ -35,7 +38,7 @@ class ExecutionPlugin(Plugin):
     """
 
     name = "execution"
-    version = "0.1.0"
+    version = "0.2.0"
     description = "order lifecycle state machine and routing to broker plugins"
     Config = ExecutionConfig
 

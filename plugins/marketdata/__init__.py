@@ -2,6 +2,8 @@
 and the ``marketdata`` source plugin that publishes ``Bar``/``Tick`` events.
 """
 
+from kernel.bars import parse_interval, parse_timestamp
+
 from .config import MarketDataConfig
 from .errors import MarketDataError
 from .importer import IMPORT_COMMAND, import_events, import_file
@@ -18,7 +20,6 @@ from .synthetic import (
     random_walk,
     regime_switching,
 )
-from .timeparse import parse_interval, parse_timestamp
 
 __all__ = [
     "DEFAULT_REGIMES",

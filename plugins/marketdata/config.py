@@ -7,8 +7,9 @@ from typing import Literal
 
 import msgspec
 
+from kernel.bars import load_zone, parse_interval
+
 from .synthetic import DEFAULT_START_NS
-from .timeparse import load_zone, parse_interval
 
 __all__ = ["MarketDataConfig"]
 
@@ -32,7 +33,7 @@ class MarketDataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     #: Number of synthetic bars per instrument.
     bars: int = 1000
     #: Bar interval (``"1m"``, ``"5s"``, ``"1h"``...). Synthetic default ``1m``;
-    #: for files, empty means "infer from the first two rows".
+    #: for files, empty means "the data's typical spacing" (``kernel.bars``).
     interval: str = ""
     #: Open time of the first synthetic bar (UTC ns); default 2024-01-01T00:00Z.
     start_ns: int = DEFAULT_START_NS

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from contracts import Event, decode
 from kernel import Bus, Command
+from kernel.bars import FORMATS, load_bars
 
 from .errors import MarketDataError
 from .readers import Kind, read_events
@@ -95,13 +96,29 @@ async def import_file(
     interval: str | None = None,
     progress: bool | None = None,
     producer: str = "marketdata",
+    format: str = "auto",
+    time_column: str | None = None,
 ) -> int:
     """Validate the whole file, then publish its events; return how many were sent."""
-    options: dict[str, Any] = dict(instrument=instrument, kind=kind, tz=tz, interval=interval,
-                                   producer=producer)
+    total, events, _ = _validated(path, instrument=instrument, kind=kind, tz=tz,
+                                  interval=interval, producer=producer, format=format,
+                                  time_column=time_column)
+    return await import_events(bus, events(), progress=progress, total=total,
+                               desc=f"{instrument} {kind}")
+
+
+def _validated(path: str | Path, *, instrument: str, kind: Kind, tz: str | None,
+               interval: str | None, producer: str, format: str = "auto",
+               time_column: str | None = None,
+               ) -> tuple[int, Callable[[], Iterable[Event]], list[str]]:
+    """Read and validate everything first: (count, events factory, what was detected)."""
+    if kind == "bars":
+        bars = load_bars(path, instrument=instrument, tz=tz, interval=interval, format=format,
+                         time_column=time_column)
+        return len(bars), lambda: bars.events(producer=producer), bars.describe()
+    options: dict[str, Any] = dict(instrument=instrument, kind=kind, tz=tz, producer=producer)
     total = sum(1 for _ in read_events(path, **options))  # validation pass, keeps nothing
-    return await import_events(bus, read_events(path, **options), progress=progress,
-                               total=total, desc=f"{instrument} {kind}")
+    return total, lambda: read_events(path, **options), []
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -111,26 +128,32 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tz", default=None,
                         help="IANA zone of naive timestamps (e.g. America/New_York)")
     parser.add_argument("--interval", default=None,
-                        help="bar interval such as 1m or 1h (default: first two rows' gap)")
+                        help="bar interval such as 1m or 1h (default: the typical spacing)")
+    parser.add_argument("--format", default="auto", choices=FORMATS,
+                        help="bar file layout (default: detected)")
+    parser.add_argument("--time-column", default=None, metavar="NAME",
+                        help="the column holding bar times (default: detected)")
 
 
 def _run(args: argparse.Namespace) -> int:
     from kernel import load_config
     from kernel.node import open_bus  # the kernel's node module: embedded or configured NATS
 
-    options: dict[str, Any] = dict(instrument=args.instrument, kind=args.kind, tz=args.tz,
-                                   interval=args.interval)
-
-    async def main(total: int) -> int:
+    async def main(total: int, events: Iterable[Event]) -> int:
         config = load_config(getattr(args, "config", None))
         async with open_bus(config) as bus:
-            return await import_events(bus, read_events(args.file, **options), total=total,
+            return await import_events(bus, events, total=total,
                                        desc=f"{args.instrument} {args.kind}")
 
     try:
         # Validate the whole file before starting (or connecting to) any server.
-        total = sum(1 for _ in read_events(args.file, **options))
-        sent = asyncio.run(main(total))
+        total, events, notes = _validated(
+            args.file, instrument=args.instrument, kind=args.kind, tz=args.tz,
+            interval=args.interval, producer="marketdata", format=args.format,
+            time_column=args.time_column)
+        for note in notes:
+            print(f"keel import: {note}", file=sys.stderr)
+        sent = asyncio.run(main(total, events()))
     except MarketDataError as exc:
         print(f"keel import: {exc}", file=sys.stderr)
         return 2

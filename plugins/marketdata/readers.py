@@ -1,20 +1,14 @@
 """Read OHLCV bars and ticks from CSV (optionally gzipped) and Parquet files.
 
-Columns (names are case-insensitive; extra columns are ignored):
+Bars go through the kernel's one bar reader (``kernel.bars.load_bars``): the
+formats it detects (keel's ``ts_ns``/``timestamp`` columns, Yahoo, pandas,
+Binance klines, MetaTrader, Parquet), exact prices, every row validated
+before the first bar is returned. Ticks (``ts_ns`` or ``timestamp``, ``bid
+ask``, optionally ``last size``) are read here row by row, with the same
+time and error rules.
 
-* bars: ``ts_ns`` (UTC nanoseconds of the bar's OPEN) or ``timestamp``
-  (ISO-8601), then ``open high low close volume``;
-* ticks: ``ts_ns`` or ``timestamp``, ``bid ask``, optionally ``last size``.
-
-CSV numbers are parsed to ``Decimal`` exactly from their text. In Parquet,
-decimal, string and integer columns convert exactly; a float column goes
-through ``Decimal(str(x))`` (the shortest text that round-trips the float), which
-gives back what the writer meant up to ~15 significant digits but cannot carry
-more: store prices as decimal or string columns when that matters.
-
-A problem with the file as a whole (no such file, missing column, unknown
-zone) raises ``MarketDataError`` at the call; rows are read lazily, so a bad
-row raises when iteration reaches it, after the rows before it were yielded.
+Problems raise ``MarketDataError`` (the kernel's ``BarDataError``) naming
+file, row, column and reason.
 """
 
 from __future__ import annotations
@@ -29,10 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from contracts import Bar, Tick
+from kernel.bars import load_bars, load_zone, naive_ns_to_utc, parse_timestamp
 
 from .errors import MarketDataError
-from .rows import BAR_COLUMNS, TICK_COLUMNS, TICK_OPTIONAL, build_bars, build_ticks
-from .timeparse import load_zone, naive_ns_to_utc, parse_interval, parse_timestamp
+from .rows import TICK_COLUMNS, TICK_OPTIONAL, build_ticks
 
 __all__ = ["Kind", "read_bars", "read_events", "read_ticks"]
 
@@ -48,24 +42,20 @@ def read_bars(
     tz: str | tzinfo | None = None,
     interval: str | int | None = None,
     producer: str = "marketdata",
+    format: str = "auto",
+    time_column: str | None = None,
 ) -> Iterator[Bar]:
-    """Bars of ``instrument`` from a CSV or Parquet file, in time order.
+    """Bars of ``instrument`` from a bar file, in time order (all validated first).
 
-    ``tz`` is the zone of naive ``timestamp`` values; ``interval`` (``"1m"``,
-    or ns) defaults to the gap between the first two rows.
+    ``tz`` is the zone of naive times; ``interval`` (``"1m"``, or ns) defaults
+    to the data's typical spacing; ``format`` and ``time_column`` override
+    detection (see ``kernel.bars``). With an ``instrument``/``symbol``
+    column, only ``instrument``'s rows are read.
     """
-    file = str(path)
-    _check_instrument(file, instrument)
-    zone = _zone(file, tz)
-    interval_ns = None
-    if interval is not None and interval != "":
-        try:
-            interval_ns = parse_interval(interval)
-        except ValueError as exc:
-            raise MarketDataError(file, None, str(exc)) from None
-    ts_column, rows, ts_of, _ = _open(path, BAR_COLUMNS, (), zone)
-    return build_bars(rows, file=file, instrument=instrument, interval_ns=interval_ns,
-                      ts_of=ts_of, ts_column=ts_column, producer=producer)
+    _check_instrument(str(path), instrument)
+    bars = load_bars(path, instrument=instrument, tz=tz, interval=interval, format=format,
+                     time_column=time_column)
+    return bars.events(producer=producer)
 
 
 def read_ticks(
@@ -93,11 +83,13 @@ def read_events(
     tz: str | tzinfo | None = None,
     interval: str | int | None = None,
     producer: str = "marketdata",
+    format: str = "auto",
+    time_column: str | None = None,
 ) -> Iterator[Bar] | Iterator[Tick]:
     """``read_bars`` or ``read_ticks`` by ``kind``."""
     if kind == "bars":
         return read_bars(path, instrument=instrument, tz=tz, interval=interval,
-                         producer=producer)
+                         producer=producer, format=format, time_column=time_column)
     if kind == "ticks":
         return read_ticks(path, instrument=instrument, tz=tz, producer=producer)
     raise MarketDataError(str(path), None, f"kind {kind!r} is neither 'bars' nor 'ticks'")

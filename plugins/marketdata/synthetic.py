@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from contracts import Bar
-
-from .rows import bar_id
-from .timeparse import parse_interval
+from kernel.bars import bar_id, parse_interval
 
 __all__ = [
     "DEFAULT_REGIMES",

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from kernel import InstrumentSpec
+
 __all__ = ["PaperConfig"]
 
 
@@ -29,16 +31,19 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     #: Adverse slippage in basis points: buys fill higher, sells lower.
     slippage_bps: Decimal = Decimal(0)
     #: Price step fill prices are rounded to (adversely) when slippage puts them
-    #: off the grid; ``tick_sizes`` overrides it per instrument.
+    #: off the grid. Per instrument, in order: ``tick_sizes[instrument]``, the
+    #: instrument's ``tick_size`` in ``[instruments]``, then this.
     tick_size: Decimal = Decimal("0.00000001")
     tick_sizes: dict[str, Decimal] = {}
     #: At most this fraction of a bar's volume (or a tick's size) fills per
     #: bar/tick, over all orders of the instrument in arrival order; the rest
     #: stays working (partial fills). 0 turns the limit off.
     max_volume_participation: Decimal = Decimal(0)
-    #: Quantity step of partial fills (participation caps round down to it).
+    #: Quantity step of partial fills (participation caps round down to it);
+    #: an instrument's ``lot_size`` in ``[instruments]`` takes precedence.
     lot_size: Decimal = Decimal("0.00000001")
-    #: Currency of fees (``OrderFilled.currency``).
+    #: Currency of fees (``OrderFilled.currency``) when ``[instruments]`` has no
+    #: row (or ``"*"`` row) for the instrument; else the row's ``currency``.
     currency: str = "USD"
     #: Instruments to watch for prices; empty means all (``keel.md.bar.>``).
     instruments: list[str] = []
@@ -46,6 +51,9 @@ class PaperConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     #: remembered to ignore a repeated submission; beyond it the oldest is
     #: forgotten, so a live run's memory and snapshots stay bounded.
     keep_finished_ids: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    #: The ``[instruments]`` table (filled in by the kernel): tick and lot sizes
+    #: and currencies, see above.
+    instrument_specs: dict[str, InstrumentSpec] = {}
 
     def __post_init__(self) -> None:
         for key in ("fee_bps", "fee_per_unit", "min_fee", "slippage_bps"):

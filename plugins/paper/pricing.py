@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from contracts import Side
+from kernel import spec_for
 
 from .config import PaperConfig
 
@@ -29,16 +30,31 @@ class Pricing:
     __slots__ = ("_buy", "_fee_bps", "_min_fee", "_per_unit", "_sell", "_step", "_tick",
                  "_ticks")
 
+    # Tick per instrument: paper's own ``tick_sizes`` entry, else the instrument
+    # spec's tick, else paper's ``tick_size`` (resolved once per instrument).
+
     def __init__(self, config: PaperConfig) -> None:
         slip = config.slippage_bps / _BP
         self._buy = _ONE + slip
         self._sell = _ONE - slip
         self._tick = config.tick_size
         self._ticks = dict(config.tick_sizes)
+        for name in config.instrument_specs:
+            if name != "*" and name not in self._ticks:
+                spec_tick = config.instrument_specs[name].tick_size
+                if spec_tick is not None:
+                    self._ticks[name] = spec_tick
+        default = spec_for(config.instrument_specs, "*").tick_size
+        if default is not None:
+            self._tick = default
         self._fee_bps = config.fee_bps / _BP
         self._per_unit = config.fee_per_unit
         self._min_fee = config.min_fee
         self._step = config.fee_step
+
+    def tick(self, instrument: str) -> Decimal:
+        """The price step of ``instrument``."""
+        return self._ticks.get(instrument, self._tick)
 
     def price(self, instrument: str, side: Side, base: Decimal,
               limit: Decimal | None = None) -> Decimal:

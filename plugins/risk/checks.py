@@ -1,7 +1,8 @@
 """Pre-trade checks: pure functions of (config, state, order) that return a denial or None.
 
 ``check_order`` runs them in a fixed order, so an order that breaks two limits
-is always denied with the same code.
+is always denied with the same code. Every numeric limit is read once, in
+``Limits.of`` (one place to scale them, e.g. per market regime).
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from decimal import Decimal
 
 import msgspec
 
-from contracts import OrderRequested, OrderType, Side, TradingState
+from contracts import OrderRequested, OrderType, Side, TradingState, order_problem
+from kernel import spec_for
 
+from .buying_power import buying_power_denial
 from .codes import Code
 from .config import RiskConfig
-from .state import ZERO, AccountRisk, RiskState
+from .exposure import gross_exposure
+from .state import AccountRisk, RiskState
 
-__all__ = ["Denial", "check_order", "gross_exposure", "is_reducing", "order_price"]
+__all__ = ["Denial", "Limits", "check_order", "gross_exposure", "is_exit", "is_reducing",
+           "order_price"]
 
 
 class Denial(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,49 +33,56 @@ class Denial(msgspec.Struct, frozen=True, kw_only=True):
     value: str = ""
 
 
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """The numeric limits that apply to one order (``None``: off)."""
+
+    max_order_qty: Decimal | None
+    max_order_notional: Decimal | None
+    max_position: Decimal | None
+    max_gross_exposure: Decimal | None
+    max_open_orders: int | None
+    max_orders_per_window: int | None
+
+    @classmethod
+    def of(cls, config: RiskConfig, order: OrderRequested) -> Limits:
+        return cls(
+            max_order_qty=config.max_order_qty,
+            max_order_notional=config.max_order_notional,
+            max_position=config.position_limits.get(order.instrument, config.max_position),
+            max_gross_exposure=config.max_gross_exposure,
+            max_open_orders=config.max_open_orders,
+            max_orders_per_window=config.max_orders_per_window,
+        )
+
+
 def order_price(state: RiskState, order: OrderRequested) -> Decimal | None:
-    """The price an order is valued at: limit price, else ref price, else last price."""
-    if order.order_type is OrderType.LIMIT and order.limit_price is not None:
+    """The price an order is valued at: limit price, else trigger, else ref price, else
+    the last price."""
+    if order.limit_price is not None:
         return order.limit_price
+    if order.trigger_price is not None and order.order_type is not OrderType.TRAILING_STOP:
+        return order.trigger_price
     if order.ref_price is not None:
         return order.ref_price
     return state.prices.get(order.instrument)
 
 
+def is_exit(acct: AccountRisk, order: OrderRequested) -> bool:
+    """A contingent child that can only close what its (open) parent opens: opposite
+    side, no larger than the parent."""
+    parent = acct.open_orders.get(order.parent_order_id or "")
+    return (parent is not None and parent.instrument == order.instrument
+            and parent.side is not order.side and order.qty <= parent.leaves + parent.cum)
+
+
 def is_reducing(acct: AccountRisk, order: OrderRequested) -> bool:
     """True if the order (with the open orders on its side) only shrinks the position."""
+    if is_exit(acct, order):
+        return True
     pos = acct.position(order.instrument)
     if pos == 0 or (pos > 0) == (order.side is Side.BUY):
         return False
     return acct.open_qty(order.instrument, order.side) + order.qty <= abs(pos)
-
-
-def gross_exposure(
-    acct: AccountRisk, prices: dict[str, Decimal], extra: OrderRequested | None = None,
-    extra_price: Decimal | None = None,
-) -> Decimal:
-    """Worst-case gross exposure: each instrument as if all open orders on its heavier side fill."""
-    names = dict.fromkeys(acct.positions)
-    names.update(dict.fromkeys(acct.open_buy))
-    names.update(dict.fromkeys(acct.open_sell))
-    if extra is not None:
-        names[extra.instrument] = None
-    total = ZERO
-    for name in names:
-        pos = acct.positions.get(name, ZERO)
-        buys = acct.open_buy.get(name, ZERO)
-        sells = acct.open_sell.get(name, ZERO)
-        px = prices.get(name)
-        if extra is not None and name == extra.instrument:
-            if extra.side is Side.BUY:
-                buys += extra.qty
-            else:
-                sells += extra.qty
-            px = extra_price if extra_price is not None else px
-        worst = max(abs(pos + buys), abs(pos - sells))
-        if worst and px is not None:
-            total += worst * abs(px)
-    return total
 
 
 def check_order(
@@ -84,14 +96,27 @@ def check_order(
         return Denial(code=Code.DUPLICATE_ORDER,
                       detail=f"client order id {coid!r} was already decided; "
                              "give every new order a new id")
-    if order.qty <= 0 or (order.order_type is OrderType.LIMIT and order.limit_price is None):
-        return Denial(code=Code.INVALID_ORDER,
-                      detail="qty must be > 0 and a LIMIT order needs a limit_price",
-                      value=str(order.qty))
+    problem = order_problem(order)
+    if problem is not None:
+        return Denial(code=Code.INVALID_ORDER, detail=problem, value=str(order.qty))
     if state.trading is TradingState.HALTED:
         return Denial(code=Code.HALTED, detail=f"trading is halted ({state.halt_reason}); "
                       "only cancels pass until `keel resume`")
+    denial = _list_denial(state, order) or _spec_denial(config, order)
+    if denial is not None:
+        return denial
+    exit_ = is_exit(acct, order)
     reducing = is_reducing(acct, order)
+    if order.reduce_only and not reducing:
+        return Denial(code=Code.REDUCE_ONLY,
+                      detail="a reduce-only order must shrink the position (with the open "
+                             "orders on its side)",
+                      limit=str(abs(acct.position(order.instrument))),
+                      value=str(acct.open_qty(order.instrument, order.side) + order.qty))
+    if order.side is Side.SELL and not exit_:
+        denial = _short_denial(config, acct, order)
+        if denial is not None:
+            return denial
     if acct.loss_breached and not reducing:
         return Denial(code=Code.MAX_DAILY_LOSS,
                       detail="daily loss limit reached; only exposure-reducing orders pass "
@@ -101,44 +126,61 @@ def check_order(
     if state.trading is TradingState.REDUCING and not reducing:
         return Denial(code=Code.REDUCING_ONLY,
                       detail="trading state is REDUCING: only orders that shrink a position pass")
-    limit: Decimal | int | None = config.max_order_qty
-    if limit is not None and order.qty > limit:
+    lim = Limits.of(config, order)
+    if lim.max_order_qty is not None and order.qty > lim.max_order_qty:
         return Denial(code=Code.MAX_ORDER_QTY, detail="order quantity above max_order_qty",
-                      limit=str(limit), value=str(order.qty))
-    price: Decimal | None = None
-    if config.needs_prices:
-        price = order_price(state, order)
-        if price is None:
-            return Denial(code=Code.NO_PRICE,
-                          detail=f"no price to value {order.instrument}: send a limit price "
-                                 "or ref_price, or wait for market data")
-    limit = config.max_order_notional
-    if limit is not None and price is not None:
+                      limit=str(lim.max_order_qty), value=str(order.qty))
+    price = order_price(state, order)
+    needs_price = lim.max_order_notional is not None or lim.max_gross_exposure is not None \
+        or (config.require_price and not exit_
+            and _needs_buying_power_price(config, order, reducing))
+    if needs_price and price is None:
+        return Denial(code=Code.NO_PRICE,
+                      detail=f"no price to value {order.instrument}: send a limit price "
+                             "or ref_price, or wait for market data")
+    if lim.max_order_notional is not None and price is not None:
         notional = order.qty * abs(price)
-        if notional > limit:
+        if notional > lim.max_order_notional:
             return Denial(code=Code.MAX_ORDER_NOTIONAL, detail="order notional above "
-                          "max_order_notional", limit=str(limit), value=str(notional))
-    limit = config.position_limits.get(order.instrument, config.max_position)
-    if limit is not None:
+                          "max_order_notional", limit=str(lim.max_order_notional),
+                          value=str(notional))
+    if exit_:
+        # An exit closes at most what its parent opens: no exposure limit applies.
+        return _count_denial(config, lim, acct, now)
+    if lim.max_position is not None:
         pos = acct.position(order.instrument)
         same_side = acct.open_qty(order.instrument, order.side)
         projected = pos + order.side.sign * (same_side + order.qty)
-        if abs(projected) > limit and abs(projected) > abs(pos):
+        if abs(projected) > lim.max_position and abs(projected) > abs(pos):
             return Denial(code=Code.MAX_POSITION,
                           detail=f"{order.instrument} position incl. open orders would exceed "
-                                 "max_position", limit=str(limit), value=str(projected))
-    limit = config.max_gross_exposure
-    if limit is not None:
+                                 "max_position", limit=str(lim.max_position),
+                          value=str(projected))
+    if lim.max_gross_exposure is not None:
         after = gross_exposure(acct, state.prices, order, price)
-        if after > limit and after > gross_exposure(acct, state.prices):
+        if after > lim.max_gross_exposure and after > gross_exposure(acct, state.prices):
             return Denial(code=Code.MAX_GROSS_EXPOSURE,
                           detail="worst-case gross exposure would exceed max_gross_exposure",
-                          limit=str(limit), value=str(after))
-    limit = config.max_open_orders
-    if limit is not None and len(acct.open_orders) >= limit:
+                          limit=str(lim.max_gross_exposure), value=str(after))
+    found = buying_power_denial(config, state, acct, order, price)
+    if found is not None:
+        return Denial(code=Code.INSUFFICIENT_BUYING_POWER, detail=found.detail,
+                      limit=found.limit, value=found.value)
+    return _count_denial(config, lim, acct, now)
+
+
+def _needs_buying_power_price(config: RiskConfig, order: OrderRequested,
+                              reducing: bool) -> bool:
+    if config.account_setting(order.account, "account_type") == "cash":
+        return order.side is Side.BUY
+    return not reducing
+
+
+def _count_denial(config: RiskConfig, lim: Limits, acct: AccountRisk, now: int) -> Denial | None:
+    if lim.max_open_orders is not None and len(acct.open_orders) >= lim.max_open_orders:
         return Denial(code=Code.MAX_OPEN_ORDERS, detail="too many open orders",
-                      limit=str(limit), value=str(len(acct.open_orders)))
-    limit = config.max_orders_per_window
+                      limit=str(lim.max_open_orders), value=str(len(acct.open_orders)))
+    limit = lim.max_orders_per_window
     if limit is not None:
         recent = acct.recent
         horizon = now - config.rate_window_ns
@@ -152,3 +194,55 @@ def check_order(
                           detail=f"more than {limit} orders within {config.rate_window_s}s",
                           limit=str(limit), value=str(len(recent) + 1))
     return None
+
+
+def _list_denial(state: RiskState, order: OrderRequested) -> Denial | None:
+    parent = order.parent_order_id
+    if parent is not None and state.decided.get(parent) is False:
+        return Denial(code=Code.PARENT_REJECTED,
+                      detail=f"its parent order {parent!r} was rejected", value=parent)
+    list_id = order.order_list_id
+    if list_id is not None and list_id in state.rejected_lists:
+        member = state.rejected_lists[list_id]
+        return Denial(code=Code.LIST_REJECTED,
+                      detail=f"member {member!r} of list {list_id!r} was rejected: a "
+                             "contingent list trades whole or not at all", value=member)
+    return None
+
+
+def _spec_denial(config: RiskConfig, order: OrderRequested) -> Denial | None:
+    spec = spec_for(config.instrument_specs, order.instrument)
+    prices = {"limit_price": order.limit_price, "trigger_price": order.trigger_price}
+    if order.trailing_offset_type == "PRICE":
+        prices["trailing_offset"] = order.trailing_offset
+    for field, price in prices.items():
+        if price is not None and not spec.on_tick(price):
+            return Denial(code=Code.OFF_TICK,
+                          detail=f"{field} {price} is not a multiple of {order.instrument}'s "
+                                 f"tick size {spec.tick_size}",
+                          limit=str(spec.tick_size), value=str(price))
+    if not spec.on_lot(order.qty):
+        return Denial(code=Code.OFF_LOT,
+                      detail=f"qty {order.qty} is not a whole number of {order.instrument}'s "
+                             f"lot size {spec.lot_size}",
+                      limit=str(spec.lot_size), value=str(order.qty))
+    if order.qty < spec.min_qty:
+        return Denial(code=Code.BELOW_MIN_QTY,
+                      detail=f"qty {order.qty} is below {order.instrument}'s min_qty",
+                      limit=str(spec.min_qty), value=str(order.qty))
+    return None
+
+
+def _short_denial(config: RiskConfig, acct: AccountRisk,
+                  order: OrderRequested) -> Denial | None:
+    cash = config.account_setting(order.account, "account_type") == "cash"
+    if not cash and not config.account_setting(order.account, "long_only"):
+        return None
+    after = acct.position(order.instrument) - acct.open_qty(order.instrument, Side.SELL) \
+        - order.qty
+    if after >= 0:
+        return None
+    why = "a cash account cannot sell short" if cash else "long_only is set"
+    return Denial(code=Code.SHORT_NOT_ALLOWED,
+                  detail=f"{why}: {order.instrument} position incl. open sells would be {after}",
+                  limit="0", value=str(after))

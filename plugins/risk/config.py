@@ -7,7 +7,20 @@ from typing import Annotated, Literal
 
 import msgspec
 
-__all__ = ["RiskConfig"]
+from kernel import InstrumentSpec
+
+__all__ = ["AccountSettings", "RiskConfig"]
+
+AccountType = Literal["cash", "margin"]
+
+
+class AccountSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Per-account overrides (``[plugin.risk.accounts.<name>]``); unset: the defaults."""
+
+    account_type: AccountType | None = None
+    leverage: Decimal | None = None
+    initial_cash: Decimal | None = None
+    long_only: bool | None = None
 
 
 class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -45,21 +58,74 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     #: live run's memory and snapshots stay bounded. An id whose order is still
     #: open is rejected as a duplicate regardless.
     keep_decided_ids: Annotated[int, msgspec.Meta(ge=1)] = 100_000
+    # -- buying power ---------------------------------------------------------
+    #: ``"cash"``: a buy's cost (with the open buys') must not exceed the cash,
+    #: and no short; ``"margin"``: the worst-case gross exposure after the order
+    #: must not exceed ``equity x leverage`` (orders that do not increase it
+    #: always pass). Denials: ``INSUFFICIENT_BUYING_POWER``, ``SHORT_NOT_ALLOWED``.
+    account_type: AccountType = "margin"
+    #: Buying power of a margin account, as a multiple of its equity.
+    leverage: Decimal = Decimal(1)
+    #: Cash each account starts with (the portfolio's ``initial_cash``; a
+    #: backtest sets both). Risk then follows cash from the fills it sees.
+    initial_cash: Decimal = Decimal(100_000)
+    #: Reserve this many basis points of a cash account's buys for fees.
+    fee_reserve_bps: Decimal = Decimal(0)
+    #: Per-account overrides of the four keys above.
+    accounts: dict[str, AccountSettings] = {}
+    #: Reject any sell that would leave a position short (``SHORT_NOT_ALLOWED``).
+    long_only: bool = False
+    #: Read bars and ticks to mark positions for the margin check. Without it,
+    #: an instrument is marked at its latest order reference price or fill.
+    mark_to_market: bool = False
+    #: Reject (``NO_PRICE``) an order whose buying power cannot be checked for
+    #: want of a price (a market order without ``ref_price`` for an instrument
+    #: risk has no price of). Off: it passes unchecked, counted in ``unpriced``.
+    require_price: bool = False
+    # -- order hygiene --------------------------------------------------------
+    #: Cancel any open order older than this many seconds of event time (a
+    #: ``MAX_ORDER_AGE`` breach); ``None``: never.
+    max_order_age_s: float | None = None
+    #: The ``[instruments]`` table (filled in by the kernel): orders off the
+    #: tick (``OFF_TICK``) or the lot (``OFF_LOT``), or below ``min_qty``
+    #: (``BELOW_MIN_QTY``) are rejected.
+    instrument_specs: dict[str, InstrumentSpec] = {}
 
     def __post_init__(self) -> None:
         if self.rate_window_s <= 0:
             raise ValueError("rate_window_s must be > 0 seconds")
+        if self.max_order_age_s is not None and not self.max_order_age_s > 0:
+            raise ValueError("max_order_age_s must be > 0 seconds")
         for name in ("max_order_qty", "max_order_notional", "max_position",
                      "max_gross_exposure", "max_daily_loss"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must be >= 0 (a size, not a signed amount)")
+        if not self.leverage > 0:
+            raise ValueError("leverage must be > 0")
+        if self.fee_reserve_bps < 0:
+            raise ValueError("fee_reserve_bps must be >= 0")
+        for name, acct in self.accounts.items():
+            if acct.leverage is not None and not acct.leverage > 0:
+                raise ValueError(f"accounts.{name}.leverage must be > 0")
 
     @property
     def needs_prices(self) -> bool:
         """Whether any limit values orders at market prices (then bars/ticks are read)."""
-        return self.max_order_notional is not None or self.max_gross_exposure is not None
+        return (self.max_order_notional is not None or self.max_gross_exposure is not None
+                or self.mark_to_market)
 
     @property
     def rate_window_ns(self) -> int:
         return round(self.rate_window_s * 1_000_000_000)
+
+    @property
+    def max_order_age_ns(self) -> int | None:
+        s = self.max_order_age_s
+        return None if s is None else round(s * 1_000_000_000)
+
+    def account_setting(self, account: str, key: str) -> object:
+        """``key`` for ``account``: its override if set, else the default."""
+        override = self.accounts.get(account)
+        value = getattr(override, key) if override is not None else None
+        return getattr(self, key) if value is None else value

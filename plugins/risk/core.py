@@ -17,9 +17,11 @@ from contracts import (
     Halt,
     OrderAccepted,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderRequested,
+    OrderUpdated,
     PortfolioSnapshot,
     Resume,
     RiskBreach,
@@ -29,7 +31,8 @@ from contracts import (
     TradingStateChanged,
 )
 
-from .checks import Denial, check_order
+from .buying_power import account_cash
+from .checks import Denial, check_order, is_exit, order_price
 from .codes import Code
 from .config import RiskConfig
 from .state import ZERO, AccountRisk, OpenOrder, RiskState
@@ -49,12 +52,15 @@ class RiskEngine:
         self.config = config
         self.make = make
         self.state = state or RiskState()
+        self._max_age = config.max_order_age_ns
 
     def apply(self, event: Event) -> list[Event]:
         out: list[Event] = []
         day = event.ts // DAY_NS
         if day != self.state.day:
             self._new_day(day, out)
+        if self._max_age is not None:
+            self._cancel_old_orders(event.ts, out)
         if isinstance(event, Bar):
             self.state.prices[event.instrument] = event.close
         elif isinstance(event, Tick):
@@ -63,8 +69,10 @@ class RiskEngine:
             self._on_request(event, out)
         elif isinstance(event, OrderFilled):
             self._on_fill(event)
-        elif isinstance(event, OrderCancelled):
+        elif isinstance(event, OrderCancelled | OrderExpired):
             self._close_order(event.account, event.client_order_id)
+        elif isinstance(event, OrderUpdated):
+            self._on_update(event)
         elif isinstance(event, OrderRejected):
             # Our own rejections are decisions already folded; only a rejection
             # from downstream (venue, execution) closes an accepted order.
@@ -83,19 +91,29 @@ class RiskEngine:
     def _on_request(self, order: OrderRequested, out: list[Event]) -> None:
         state = self.state
         acct = state.account(order.account)
+        if order.ref_price is not None and not self.config.needs_prices:
+            # Not reading market data: the freshest price is the strategy's reference.
+            state.prices[order.instrument] = order.ref_price
         denial = check_order(self.config, state, acct, order, order.ts)
         if denial is not None:
             if denial.code is not Code.DUPLICATE_ORDER:
                 self._decided(order.client_order_id, False)
+                self._list_rejected(order)
             self._deny(order, denial, out)
             return
         self._decided(order.client_order_id, True)
         state.counters.accepted += 1
+        exit_ = is_exit(acct, order)
+        price = order_price(state, order)
+        if price is None and not exit_:
+            state.counters.unpriced += 1
         acct.open_orders[order.client_order_id] = OpenOrder(
             client_order_id=order.client_order_id, instrument=order.instrument,
             side=order.side, venue=order.venue, leaves=order.qty,
+            price=price, exit=exit_, accepted_ts=order.ts,
         )
-        acct.add_open(order.instrument, order.side, order.qty)
+        if not exit_:
+            acct.add_open(order.instrument, order.side, order.qty)
         if self.config.max_orders_per_window is not None:
             acct.recent.append(order.ts)
         if order.instrument not in state.prices:
@@ -112,6 +130,16 @@ class RiskEngine:
         # open order's id may go too: ``check_order`` also looks at open orders.
         while len(decided) > self.config.keep_decided_ids:
             decided.popitem(last=False)  # type: ignore[call-arg]
+
+    def _list_rejected(self, order: OrderRequested) -> None:
+        """A rejected member fails its whole contingent list (later members are refused)."""
+        list_id = order.order_list_id
+        if list_id is None:
+            return
+        rejected = self.state.rejected_lists
+        rejected.setdefault(list_id, order.client_order_id)
+        while len(rejected) > self.config.keep_decided_ids:
+            rejected.popitem(last=False)  # type: ignore[call-arg]
 
     def _deny(self, order: OrderRequested, denial: Denial, out: list[Event]) -> None:
         code = denial.code.value
@@ -138,20 +166,61 @@ class RiskEngine:
                 return  # stale or repeated fill: already counted
             oo.cum = fill.cum_qty
             leaves = max(fill.leaves_qty, ZERO)
-            acct.add_open(oo.instrument, oo.side, leaves - oo.leaves)
+            if not oo.exit:
+                acct.add_open(oo.instrument, oo.side, leaves - oo.leaves)
             oo.leaves = leaves
             if fill.leaves_qty <= 0:
                 self._close_order(fill.account, fill.client_order_id)
         signed = fill.qty if fill.side is Side.BUY else -fill.qty
         acct.positions[fill.instrument] = acct.position(fill.instrument) + signed
+        acct.cash = account_cash(self.config, fill.account, acct) - signed * fill.price - fill.fee
+
+    def _on_update(self, update: OrderUpdated) -> None:
+        """The venue changed an order's total quantity (contingent lists)."""
+        acct = self.state.accounts.get(update.account)
+        oo = acct.open_orders.get(update.client_order_id) if acct is not None else None
+        if oo is None or acct is None or update.qty is None:
+            return
+        leaves = max(update.qty - oo.cum, ZERO)
+        if not oo.exit:
+            acct.add_open(oo.instrument, oo.side, leaves - oo.leaves)
+        oo.leaves = leaves
 
     def _close_order(self, account: str, client_order_id: str) -> None:
         acct = self.state.accounts.get(account)
         if acct is None:
             return
         oo = acct.open_orders.pop(client_order_id, None)
-        if oo is not None and oo.leaves > 0:
+        if oo is not None and oo.leaves > 0 and not oo.exit:
             acct.add_open(oo.instrument, oo.side, -oo.leaves)
+
+    # -- order age ---------------------------------------------------------------
+    def next_age_deadline(self) -> int | None:
+        """When the oldest open order not yet cancelled for its age becomes too old."""
+        if self._max_age is None:
+            return None
+        oldest = min((oo.accepted_ts for acct in self.state.accounts.values()
+                      for oo in acct.open_orders.values() if not oo.age_cancelled),
+                     default=None)
+        return None if oldest is None else oldest + self._max_age
+
+    def _cancel_old_orders(self, now: int, out: list[Event]) -> None:
+        max_age = self._max_age
+        assert max_age is not None
+        for account, acct in self.state.accounts.items():
+            for oo in acct.open_orders.values():
+                if oo.age_cancelled or now - oo.accepted_ts < max_age:
+                    continue
+                oo.age_cancelled = True
+                age_s = (now - oo.accepted_ts) / 1e9
+                reason = (f"MAX_ORDER_AGE: open {age_s:g}s, longer than max_order_age_s "
+                          f"{self.config.max_order_age_s}")
+                out.append(self.make(CancelRequested, client_order_id=oo.client_order_id,
+                                     account=account, reason=reason, venue=oo.venue))
+                out.append(self._breach(account, Denial(
+                    code=Code.MAX_ORDER_AGE, detail=reason,
+                    limit=str(self.config.max_order_age_s), value=f"{age_s:g}"),
+                    oo.client_order_id))
 
     # -- daily loss ------------------------------------------------------------
     def _new_day(self, day: int, out: list[Event]) -> None:
@@ -236,12 +305,14 @@ class RiskEngine:
             "accounts": {name: _account_view(acct) for name, acct in state.accounts.items()},
             "accepted": state.counters.accepted,
             "rejected": dict(state.counters.rejected),
+            "unpriced": state.counters.unpriced,
         }
 
 
 def _account_view(acct: AccountRisk) -> dict[str, Any]:
     return {
         "positions": {k: str(v) for k, v in acct.positions.items() if v != ZERO},
+        "cash": None if acct.cash is None else str(acct.cash),
         "open_orders": [
             {"client_order_id": o.client_order_id, "instrument": o.instrument,
              "side": str(o.side), "leaves": str(o.leaves), "venue": o.venue}

@@ -23,7 +23,7 @@ class RiskPlugin(Plugin):
     (ACTIVE / REDUCING / HALTED) and the emergency halt."""
 
     name = "risk"
-    version = "0.1.0"
+    version = "0.2.0"
     description = "pre-trade limits, trading state and emergency halt"
     Config = RiskConfig
 
@@ -38,6 +38,8 @@ class RiskPlugin(Plugin):
             "keel.order.filled.>",
             "keel.order.cancelled.>",
             "keel.order.rejected.>",
+            "keel.order.expired.>",
+            "keel.order.updated.>",
             "keel.ctl.halt",
             "keel.ctl.resume",
         ]
@@ -53,6 +55,14 @@ class RiskPlugin(Plugin):
         emit = self.ctx.emit
         for out in self.engine.apply(event):
             emit(out)
+        if self.config.max_order_age_s is not None:
+            # Wake up when the oldest open order gets too old, even if nothing else
+            # arrives (the firing is a logged input, so replay sees it too).
+            due = self.engine.next_age_deadline()
+            if due is None:
+                self.ctx.cancel_timer("order-age")
+            else:
+                self.ctx.set_timer("order-age", max(due, event.ts + 1))
 
     def queries(self) -> Mapping[str, Query]:
         return {"state": self._q_state, "limits": self._q_limits}
@@ -72,6 +82,7 @@ class RiskPlugin(Plugin):
             "trading_state": str(state.trading),
             "accepted": state.counters.accepted,
             "rejected": sum(state.counters.rejected.values()),
+            "unpriced": state.counters.unpriced,
             "open_orders": sum(len(a.open_orders) for a in state.accounts.values()),
         }
 

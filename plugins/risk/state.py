@@ -27,6 +27,14 @@ class OpenOrder(msgspec.Struct, kw_only=True):
     venue: str
     leaves: Decimal
     cum: Decimal = ZERO
+    #: Price it was valued at when accepted (limit, ref or last price).
+    price: Decimal | None = None
+    #: A contingent exit of a parent order (closes at most what the parent
+    #: opens): not counted in the open buy/sell books nor in exposure.
+    exit: bool = False
+    accepted_ts: int = 0
+    #: Risk already asked for it to be cancelled (``max_order_age_s``).
+    age_cancelled: bool = False
 
 
 class AccountRisk(msgspec.Struct, kw_only=True):
@@ -42,6 +50,8 @@ class AccountRisk(msgspec.Struct, kw_only=True):
     #: ``pnl`` when the current UTC day started.
     day_start_pnl: Decimal = ZERO
     loss_breached: bool = False
+    #: Cash folded from fills (``None``: not started; ``initial_cash`` then).
+    cash: Decimal | None = None
 
     @property
     def daily_pnl(self) -> Decimal:
@@ -62,6 +72,8 @@ class AccountRisk(msgspec.Struct, kw_only=True):
 class Counters(msgspec.Struct, kw_only=True):
     accepted: int = 0
     rejected: dict[str, int] = {}
+    #: Orders accepted although no price was known to check their buying power.
+    unpriced: int = 0
 
 
 class RiskState(msgspec.Struct, kw_only=True):
@@ -77,12 +89,16 @@ class RiskState(msgspec.Struct, kw_only=True):
     #: first; bounded by ``keep_decided_ids``.
     decided: dict[str, bool] = {}
     counters: Counters = msgspec.field(default_factory=Counters)
+    #: Contingent lists with a member risk rejected: list id -> that member, oldest
+    #: first; bounded by ``keep_decided_ids``.
+    rejected_lists: dict[str, str] = {}
 
     def __post_init__(self) -> None:
         # An OrderedDict at run time: it drops its oldest key in O(1), where a
         # dict scans past every key already deleted from its front. Snapshots
         # stay a plain map.
         self.decided = OrderedDict(self.decided)
+        self.rejected_lists = OrderedDict(self.rejected_lists)
 
     def account(self, name: str) -> AccountRisk:
         acct = self.accounts.get(name)

@@ -2,11 +2,19 @@
 
 One process, no background tasks: the engine publishes one bar, then drives
 delivery until every plugin has finished reacting (an order triggered by bar
-N reaches paper before bar N+1), then the next bar. The same inputs
-therefore give the same log on every run. Delivery is synchronous
-(``MemoryBus.pump_nowait`` into the runners' plain-function fast paths) and
-falls back to ``run_until_idle()`` for anything that needs awaiting, in the
-same order. Timers cost nothing per bar until one is due (``_TimerGate``).
+N reaches paper before bar N+1), then the next bar. Several instruments are
+merged in event-time order (bars closing together: in instrument order).
+The same inputs therefore give the same log on every run. Delivery is
+synchronous (``MemoryBus.pump_nowait`` into the runners' plain-function fast
+paths) and falls back to ``run_until_idle()`` for anything that needs
+awaiting, in the same order. Timers cost nothing per bar until one is due
+(``_TimerGate``).
+
+Failures are loud (``failures``): by default the first exception a handler
+raises ends the run after that bar, with the plugin, the input and the
+traceback in ``RunOutput.failure``; with ``keep_going`` plugins retry and
+dead-letter as they do live. ``stop()`` (Ctrl-C) is polled every
+``STOP_POLL`` bars and ends the run early, marked interrupted.
 """
 
 from __future__ import annotations
@@ -18,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from contracts import DeadLetter, OrderFilled, OrderRejected, PortfolioSnapshot
-from kernel import Delivery, MemoryBus, PluginHost, PluginRunner, SimClock
+from kernel import BarSet, Delivery, MemoryBus, Plugin, PluginHost, PluginRunner, SimClock
 from kernel.logfile import LogRecord, LogWriter
 
 from .config import BacktestConfig
-from .data import BarData, bar_events
+from .failures import Failure, FailureSink, guarded
+from .settings import plugin_configs
 
-__all__ = ["RunOutput", "plugin_configs", "simulate"]
+__all__ = ["STOP_POLL", "RunOutput", "plugin_configs", "simulate"]
 
 Progress = Callable[[int], None]
 
@@ -32,6 +41,8 @@ Progress = Callable[[int], None]
 #: process a duplicate can only be a plugin emitting an id twice, at once;
 #: a small window keeps the two lookups per message in cache.
 DEDUP_WINDOW = 8192
+#: Bars between two polls of ``stop()``.
+STOP_POLL = 256
 
 
 @dataclass
@@ -48,6 +59,11 @@ class RunOutput:
     wall_s: float = 0.0
     plugin_errors: dict[str, int] = field(default_factory=dict)
     configs: dict[str, Any] = field(default_factory=dict)
+    #: The first handler exception (fail-fast runs), else None.
+    failure: Failure | None = None
+    interrupted: bool = False
+    #: Bars fed before the run ended (all of them unless it failed or was interrupted).
+    fed: int = 0
 
 
 class _Recorder:
@@ -124,43 +140,15 @@ class _TimerGate:
 _NEVER = 2**63
 
 
-def plugin_configs(cfg: BacktestConfig, host: PluginHost) -> dict[str, Any]:
-    """Validated config of each plugin of the run (errors name ``plugin.<name>.<key>``)."""
-    facts: dict[str, Any] = {
-        "instrument": cfg.instrument,
-        "instruments": [cfg.instrument],
-        "account": cfg.account,
-        "fill": cfg.fill,
-        "initial_cash": cfg.initial_cash,
-    }
-    if cfg.fee_bps is not None:
-        facts["fee_bps"] = cfg.fee_bps
-    if cfg.slippage_bps is not None:
-        facts["slippage_bps"] = cfg.slippage_bps
-    out: dict[str, Any] = {}
-    for name in [cfg.strategy, *cfg.pipeline]:
-        cls = host.get(name)
-        raw = dict(cfg.params) if name == cfg.strategy else dict(cfg.plugin.get(name, {}))
-        fields = cls.Config.__struct_fields__
-        for key, value in facts.items():
-            if key in fields and key not in raw:
-                raw[key] = value
-        if "instrument" in raw and "instruments" in raw and "instrument" in fields:
-            # one of the two was set by us: keep the one the user gave (or `instrument`)
-            given = dict(cfg.params) if name == cfg.strategy else cfg.plugin.get(name, {})
-            raw.pop("instruments" if "instruments" not in given else "instrument")
-        out[name] = host.configure(name, raw)
-    return out
-
-
 async def simulate(
     cfg: BacktestConfig,
-    data: BarData,
+    data: BarSet,
     *,
     host: PluginHost | None = None,
     log_path: str | Path | None = None,
     progress: Progress | None = None,
     progress_every: int = 10_000,
+    stop: Callable[[], bool] | None = None,
 ) -> RunOutput:
     """Run ``cfg`` over ``data``; optionally write the event log to ``log_path``."""
     host = host or PluginHost()
@@ -168,23 +156,30 @@ async def simulate(
     n = len(data)
     out = RunOutput(bars=n, configs=configs)
     bus = MemoryBus(autodispatch=False, retain=False, dedup_window=DEDUP_WINDOW)
-    start_ns = int(data.open_ts[0]) if n else 0
+    start_ns = data.start_ns() or 0
+    sink = FailureSink()
     writer = None
     recorder = _Recorder(out)
+
+    def plugin(name: str) -> type[Plugin]:
+        cls = host.get(name)
+        return cls if cfg.keep_going else guarded(cls, sink)
+
     # Timing the run is the sanctioned wall-clock read: it measures, never decides.
     t0 = time.perf_counter()  # keel: ambient-ok (measures wall_s, decides nothing)
     try:
         if log_path is not None:
             writer = LogWriter(log_path, source="backtest",
-                               description=f"{cfg.strategy} on {cfg.instrument}")
+                               description=f"{cfg.strategy} on {', '.join(cfg.instruments)}")
             log_recorder = _LogRecorder(bus, writer)
             await bus.subscribe("simulator-log", [">"], log_recorder.handle,
                                 nowait=log_recorder.take)
         await bus.subscribe("simulator", list(_Recorder.subjects), recorder.handle,
                             nowait=recorder.take)
         runners = [
-            PluginRunner(host.get(name), config, bus=bus, clock=SimClock(start_ns),
-                         seed=cfg.seed, tracing=False)
+            PluginRunner(plugin(name), config, bus=bus, clock=SimClock(start_ns),
+                         seed=cfg.seed, tracing=False,
+                         max_attempts=cfg.max_attempts if cfg.keep_going else 1)
             for name, config in configs.items()
         ]
         announce = cfg.announce or writer is not None
@@ -194,16 +189,22 @@ async def simulate(
         gate = _TimerGate(runners)
         publish, pump, settle = bus.publish_nowait, bus.pump_nowait, bus.run_until_idle
         i = -1
-        for i, bar in enumerate(bar_events(data)):
+        for i, bar in enumerate(data.events()):
             if bar.ts >= gate.next_ns:
                 await gate.fire(bar.ts)
-            recorder.index = i
+            recorder.index = sink.bar = i
             publish(bar)
             if not pump():
                 await settle()
+            if sink.failure is not None:
+                break
             if progress is not None and i % progress_every == 0:
                 progress(i)
+            if stop is not None and i % STOP_POLL == 0 and stop():
+                out.interrupted = True
+                break
         recorder.index = i
+        out.fed = i + 1
         for r in runners:
             await r.stop(reason="backtest done", announce=announce)
         await bus.run_until_idle()
@@ -211,9 +212,8 @@ async def simulate(
         out.plugin_errors = {r.name: r.stats.errors for r in runners if r.stats.errors}
     finally:
         out.wall_s = time.perf_counter() - t0  # keel: ambient-ok (measurement)
+        out.failure = sink.failure
         await bus.close()
         if writer is not None:
             writer.close()
     return out
-
-

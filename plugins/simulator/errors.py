@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from kernel import KeelError
 
-__all__ = ["DataError", "SimulatorError", "SweepError"]
+__all__ = ["SimulatorError", "SweepError"]
 
 
 class SimulatorError(KeelError):
     """A backtest, scenario or sweep could not run as asked."""
-
-
-class DataError(SimulatorError):
-    """A bar file is missing, malformed or unsupported; ``path`` and ``problem`` say which."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = path
-        self.problem = problem
 
 
 class SweepError(SimulatorError):

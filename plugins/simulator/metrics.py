@@ -1,187 +1,180 @@
-"""Pure metrics: round trips from fills (exact), equity curve and summary statistics.
+"""The summary of a backtest: exact money, the data's calendar, and the tearsheet.
 
-Definitions (also in docs/simulator.md):
-
-* ``realized_pnl``: gross PnL of CLOSED round trips (position flat -> flat,
-  a flip closes one trip and opens the next at the same price), exact
-  Decimal; a position still open at the end is not realized. Fees are not in
-  it; they are ``fees``.
-* ``final_equity``: initial cash + all fill cash flows - fees + position x
-  last close (exact Decimal).
-* ``return``: final_equity / initial_cash - 1.
-* ``sharpe``: mean / sample std of per-bar simple equity returns (marked at
-  each bar's close, the first against the initial cash), times
-  sqrt(bars per year) with a year of 365.25 days of the bar interval;
-  null when the equity never moves.
-* ``max_drawdown``: the largest fall from a running peak of per-bar equity,
-  as a fraction of that peak (0.12 = 12%); ``max_drawdown_abs`` in money.
-* ``win_rate``: share of closed round trips whose PnL net of their fees is
-  > 0; null without closed trips.
-* ``exposure_time``: share of bars whose closing position is non-zero.
-Floats appear only in statistics, never in accounting.
+Money (cash, equity, PnL, fees, positions) is exact: Decimal, written as
+decimal strings. Ratios (returns, Sharpe, win rate...) are floats and
+percentages are in percent, as ``keel portfolio`` prints them. The keys and
+their definitions are listed in docs/simulator.md; the ratios' formulas in
+``stats``; round trips and realized PnL in ``trades``.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
 
 from contracts import OrderFilled
+from kernel.bars import BarSet, format_duration
 
-from .data import BarData
+from .curve import Curve, equity_curve
+from .stats import drawdowns, return_stats, trade_stats
+from .trades import EXACT, ZERO, Realized, Trade, realized, round_trips
 
-__all__ = ["YEAR_NS", "Trade", "equity_curve", "round_trips", "summarize"]
+__all__ = ["Fills", "Trade", "buy_and_hold_pct", "summarize"]
 
-YEAR_NS = int(365.25 * 86_400 * 1_000_000_000)
-ZERO = Decimal(0)
-
-
-@dataclass
-class Trade:
-    """One round trip: from flat to flat (or to a flip)."""
-
-    side: str  # LONG or SHORT
-    qty: Decimal  # largest absolute position during the trip
-    entry_ts: int
-    entry_bar: int
-    entry_price: Decimal  # average price of the opening fills
-    exit_ts: int = 0
-    exit_bar: int = -1
-    exit_price: Decimal = ZERO  # average price of the closing fills
-    pnl: Decimal = ZERO  # gross
-    fees: Decimal = ZERO
-    closed: bool = False
-    # running sums (exact)
-    _in_qty: Decimal = ZERO
-    _in_cost: Decimal = ZERO
-    _out_qty: Decimal = ZERO
-    _out_cost: Decimal = ZERO
-
-    @property
-    def net_pnl(self) -> Decimal:
-        return self.pnl - self.fees
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "side": self.side, "qty": self.qty, "entry_ts": self.entry_ts,
-            "entry_bar": self.entry_bar, "entry_price": self.entry_price,
-            "exit_ts": self.exit_ts if self.closed else None,
-            "exit_bar": self.exit_bar if self.closed else None,
-            "exit_price": self.exit_price if self.closed else None,
-            "pnl": self.pnl, "fees": self.fees, "net_pnl": self.net_pnl,
-            "bars_held": (self.exit_bar - self.entry_bar) if self.closed else None,
-            "closed": self.closed,
-        }
+Fills = list[tuple[int, OrderFilled]]
 
 
-def round_trips(fills: list[tuple[int, OrderFilled]]) -> list[Trade]:
-    """Fold fills (one instrument) into round trips; the last may be open."""
-    trades: list[Trade] = []
-    pos = ZERO
-    cur: Trade | None = None
-    for bar, f in fills:
-        signed = f.qty * f.side.sign
-        fee = f.fee
-        remaining = signed
-        while remaining:
-            if cur is None or pos == 0:
-                cur = Trade(side="LONG" if remaining > 0 else "SHORT", qty=ZERO, entry_ts=f.ts,
-                            entry_bar=bar, entry_price=f.price)
-                trades.append(cur)
-            if (pos >= 0) == (remaining > 0) or pos == 0:  # opening / adding
-                q = remaining
-                cur._in_qty += abs(q)
-                cur._in_cost += abs(q) * f.price
-                cur.entry_price = cur._in_cost / cur._in_qty
-                pos += q
-                cur.qty = max(cur.qty, abs(pos))
-                cur.fees += fee
-                fee = ZERO
-                remaining = ZERO
-            else:  # reducing, possibly through zero
-                q = remaining if abs(remaining) <= abs(pos) else -pos
-                cur._out_qty += abs(q)
-                cur._out_cost += abs(q) * f.price
-                cur.exit_price = cur._out_cost / cur._out_qty
-                cur.fees += fee
-                fee = ZERO
-                pos += q
-                remaining -= q
-                if pos == 0:
-                    # exact: what came in and went out, signed by direction
-                    sign = 1 if cur.side == "LONG" else -1
-                    cur.pnl = (cur._out_cost - cur._in_cost) * sign
-                    cur.closed, cur.exit_ts, cur.exit_bar = True, f.ts, bar
-                    cur = None
-    return trades
+def _money(d: Decimal) -> str:
+    return str(d)
 
 
-def equity_curve(data: BarData, fills: list[tuple[int, OrderFilled]],
-                 initial_cash: Decimal) -> dict[str, np.ndarray]:
-    """Per-bar position, cash and equity marked at each close (floats: statistics only)."""
-    n = len(data)
-    dq = np.zeros(n)
-    dcash = np.zeros(n)
-    for bar, f in fills:
-        q = float(f.qty) * f.side.sign
-        dq[bar] += q
-        dcash[bar] += -q * float(f.price) - float(f.fee)
-    pos = np.cumsum(dq)
-    cash = float(initial_cash) + np.cumsum(dcash)
-    close = data.prices("close")
-    equity = cash + pos * close
-    eq0 = np.concatenate(([float(initial_cash)], equity))
-    peak = np.maximum.accumulate(eq0)[1:]
-    return {"ts": data.close_ts(), "close": close, "position": pos, "cash": cash,
-            "equity": equity, "drawdown": (peak - equity) / peak, "peak": peak}
+def buy_and_hold_pct(curve: Curve) -> float | None:
+    """Equal-weighted buy-and-hold of every instrument, first close to last, in percent."""
+    moves = []
+    for closes in curve.closes:
+        seen = closes[np.isfinite(closes)]
+        if seen.size and seen[0] > 0:
+            moves.append(seen[-1] / seen[0] - 1)
+    return float(np.mean(moves)) * 100 if moves else None
 
 
-def summarize(data: BarData, fills: list[tuple[int, OrderFilled]], initial_cash: Decimal,
-              *, wall_s: float = 0.0) -> tuple[dict[str, Any], list[Trade], dict[str, np.ndarray]]:
-    """The summary dict (money as exact decimal strings), the trades and the equity curve."""
+def buy_and_hold_curve(curve: Curve) -> np.ndarray:  # type: ignore[type-arg]
+    """Equity of putting the initial cash into every instrument equally at its first close."""
+    initial = float(curve.initial_cash)
+    parts = []
+    for closes in curve.closes:
+        seen = closes[np.isfinite(closes)]
+        if not seen.size:
+            continue
+        first = seen[0]
+        parts.append(np.where(np.isfinite(closes), closes / first, 1.0))
+    if not parts:
+        return np.full(len(curve), initial)
+    return initial * np.mean(parts, axis=0)
+
+
+def summarize(bars: BarSet, which: np.ndarray, rows: np.ndarray,  # type: ignore[type-arg]
+              fills: Fills, initial_cash: Decimal, *, wall_s: float = 0.0,
+              ) -> tuple[dict[str, Any], list[Trade], Curve]:
+    """The summary dict, the round trips and the exact curve of one run."""
     trades = round_trips(fills)
-    closed = [t for t in trades if t.closed]
-    realized = sum((t.pnl for t in closed), ZERO)
-    fees = sum((f.fee for _, f in fills), ZERO)
-    cash = initial_cash - fees - sum((f.qty * f.side.sign * f.price for _, f in fills), ZERO)
-    pos = sum((f.qty * f.side.sign for _, f in fills), ZERO)
-    n = len(data)
-    last = Decimal(int(data.close[-1])) / Decimal(10) ** data.price_scale if n else ZERO
-    final = cash + pos * last
-    curve = equity_curve(data, fills, initial_cash)
-    eq0 = np.concatenate(([float(initial_cash)], curve["equity"]))
-    rets = np.diff(eq0) / eq0[:-1]
-    sharpe = None
-    if rets.size > 1:
-        sd = float(np.std(rets, ddof=1))
-        if sd > 0 and math.isfinite(sd):
-            sharpe = float(np.mean(rets)) / sd * math.sqrt(YEAR_NS / data.interval_ns)
-    peak = np.maximum.accumulate(eq0)
-    dd_abs = float(np.max(peak - eq0)) if n else 0.0
-    wins = sum(1 for t in closed if t.net_pnl > 0)
+    if len(bars.series) > 1:  # a trade's bars: its instrument's own, not the merged steps
+        for t in trades:
+            t.entry_bar = int(rows[t.entry_bar]) if 0 <= t.entry_bar < rows.size else -1
+            if t.closed:
+                t.exit_bar = int(rows[t.exit_bar]) if 0 <= t.exit_bar < rows.size else -1
+    per = realized(fills)
+    total = Realized()
+    for r in per.values():
+        total.add(r)
+    curve = equity_curve(bars.series, which, rows, fills, initial_cash)
+    n = len(curve)
+    cal = bars.calendar
+    equity = curve.equity_floats()
+    final = curve.decimal(curve.equity, n - 1) if n else initial_cash
+    peak_i = _argmax(curve.equity.mantissa)
+    peak = max(curve.decimal(curve.equity, peak_i), initial_cash) if n else initial_cash
+    start = bars.start_ns()
+    end = int(curve.ts[-1]) if n else start
+    duration = (end - start) if start is not None and end is not None else 0
+    dd = drawdowns(equity, curve.ts, float(initial_cash), start or 0)
+    dd_money = _max_drawdown_money(curve, initial_cash)
+    steps = int(which.shape[0])
+    with localcontext(EXACT):
+        unrealized = final - initial_cash - total.net
+    exposed = curve.exposed()
     summary: dict[str, Any] = {
-        "instrument": data.instrument,
-        "bars": n,
+        "status": "OK",
+        "instruments": list(curve.instruments),
+        "start": bars.iso(start) if start is not None else None,
+        "end": bars.iso(end) if end is not None else None,
+        "duration": format_duration(duration),
+        "bars": steps,
+        "interval": cal.interval,
+        "bars_per_year": cal.bars_per_year,
+        "calendar": cal.describe(),
         "fills": len(fills),
-        "trades": len(closed),
-        "open_position": str(pos),
-        "realized_pnl": str(realized),
-        "fees": str(fees),
-        "initial_cash": str(initial_cash),
-        "final_equity": str(final),
-        "return": float(final / initial_cash - 1) if initial_cash else None,
-        "sharpe": sharpe,
-        "max_drawdown": float(np.max((peak - eq0) / peak)) if n else 0.0,
-        "max_drawdown_abs": dd_abs,
-        "win_rate": wins / len(closed) if closed else None,
-        "exposure_time": float(np.mean(curve["position"] != 0)) if n else 0.0,
-        "start_ts": int(data.open_ts[0]) if n else None,
-        "end_ts": int(data.close_ts()[-1]) if n else None,
+        "initial_cash": _money(initial_cash),
+        "final_equity": _money(final),
+        "peak_equity": _money(peak),
+        "return_pct": float(final / initial_cash - 1) * 100 if initial_cash else None,
+        "buy_and_hold_return_pct": buy_and_hold_pct(curve),
+        **return_stats(equity, float(initial_cash), cal.bars_per_year, duration),
+        "calmar": None,
+        "max_drawdown_pct": dd.max_pct,
+        "avg_drawdown_pct": dd.avg_pct,
+        "max_drawdown": _money(dd_money),
+        "max_drawdown_duration": format_duration(max(dd.durations_ns, default=0)),
+        "avg_drawdown_duration": format_duration(
+            int(sum(dd.durations_ns) / len(dd.durations_ns)) if dd.durations_ns else 0),
+        "exposure_pct": float(np.mean(exposed)) * 100 if n else 0.0,
+        "realized_pnl": _money(total.net),
+        "realized_pnl_gross": _money(total.gross),
+        "fees": _money(total.fees),
+        "unrealized_pnl": _money(unrealized),
+        "open_position": _money(sum((r.position for r in per.values()), ZERO))
+        if len(curve.instruments) <= 1 else None,
+        **trade_stats(trades),
         "wall_s": wall_s,
-        "bars_per_s": n / wall_s if wall_s > 0 else None,
+        "bars_per_s": steps / wall_s if wall_s > 0 else None,
     }
+    cagr = summary.get("cagr_pct")
+    if cagr is not None and dd.max_pct > 0:
+        summary["calmar"] = cagr / dd.max_pct
+    summary["per_instrument"] = _per_instrument(curve, per, trades, summary)
     return summary, trades, curve
+
+
+def _argmax(m: np.ndarray) -> int:  # type: ignore[type-arg]
+    if m.size == 0:
+        return 0
+    if m.dtype != object:
+        return int(np.argmax(m))
+    return max(range(m.size), key=lambda i: m[i])
+
+
+def _max_drawdown_money(curve: Curve, initial_cash: Decimal) -> Decimal:
+    """Largest fall from a running peak of equity, in money, exact."""
+    if not len(curve):
+        return ZERO
+    m = curve.equity.mantissa
+    start = int(initial_cash.scaleb(curve.equity.scale))
+    if m.dtype != object:
+        eq = np.concatenate(([start], m)).astype(np.int64)
+        fall = int(np.max(np.maximum.accumulate(eq) - eq))
+    else:
+        best, fall = start, 0
+        for v in m.tolist():
+            best = max(best, v)
+            fall = max(fall, best - v)
+    return Decimal(fall).scaleb(-curve.equity.scale)
+
+
+def _per_instrument(curve: Curve, per: dict[str, Realized], trades: list[Trade],
+                    total: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    n = len(curve)
+    for k, name in enumerate(curve.instruments):
+        r = per.get(name, Realized())
+        closes = curve.closes[k]
+        seen = closes[np.isfinite(closes)]
+        if len(curve.instruments) == 1:
+            stats = total  # one instrument: its trades are all the trades
+        else:
+            stats = trade_stats([t for t in trades if t.instrument == name])
+        pos = curve.positions[k]
+        out[name] = {
+            "fills": r.fills,
+            "trades": stats["trades"],
+            "win_rate_pct": stats["win_rate_pct"],
+            "realized_pnl": _money(r.net),
+            "realized_pnl_gross": _money(r.gross),
+            "fees": _money(r.fees),
+            "position": _money(r.position),
+            "exposure_pct": float(np.mean(pos.mantissa != 0)) * 100 if n else 0.0,
+            "buy_and_hold_return_pct": (float(seen[-1] / seen[0] - 1) * 100
+                                        if seen.size and seen[0] > 0 else None),
+        }
+    return out

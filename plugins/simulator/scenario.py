@@ -12,17 +12,33 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from kernel import PluginHost
+import numpy as np
 
-from .data import BarData
+from kernel import BarData, PluginHost
+
 from .result import run_backtest_async
 from .shocks import Shock, apply_shocks, bootstrap_paths, describe, parse_shock
 
 __all__ = ["METRICS", "ScenarioResult", "cmd_scenario", "configure_scenario", "run_scenario"]
 
 #: Summary metrics whose distribution is reported.
-METRICS = ("return", "sharpe", "max_drawdown", "win_rate", "exposure_time", "realized_pnl",
-           "final_equity", "fills")
+METRICS = ("return_pct", "sharpe", "max_drawdown_pct", "win_rate_pct", "exposure_pct",
+           "realized_pnl", "final_equity", "fills")
+
+
+#: Points kept of each run's equity curve for the charts (strided; tables use all bars).
+CURVE_POINTS = 1500
+#: Summary entries left out of a path's row (a row is one line of a table).
+_NESTED = ("per_instrument", "config", "failure", "data")
+
+
+@dataclass
+class Curve:
+    """A run's equity at (strided) close times, as floats: charts only."""
+
+    ts: np.ndarray  # type: ignore[type-arg]
+    equity: np.ndarray  # type: ignore[type-arg]
+    close: np.ndarray  # type: ignore[type-arg]
 
 
 @dataclass
@@ -33,6 +49,12 @@ class ScenarioResult:
     paths: list[dict[str, Any]] = field(default_factory=list)
     seed: int = 0
     block: int = 1
+    base_curve: Curve | None = None
+    shocked_curve: Curve | None = None
+    #: Each path's equity on the same strided points (paths keep the data's times).
+    path_equity: list[np.ndarray] = field(default_factory=list)  # type: ignore[type-arg]
+    path_ts: np.ndarray | None = None  # type: ignore[type-arg]
+    zone: str = "UTC"
 
     @property
     def distribution(self) -> list[dict[str, Any]]:
@@ -53,75 +75,82 @@ def _slippage(kwargs: dict[str, Any], shocks: Sequence[Shock]) -> dict[str, Any]
     return {**kwargs, "slippage_bps": base + extra}
 
 
+def _curve(result: Any) -> Curve:
+    c = result.curve
+    sl = slice(None, None, max(1, len(c) // CURVE_POINTS))
+    return Curve(c.ts[sl], c.equity_floats()[sl], c.closes[0][sl])
+
+
 async def run_scenario(data: BarData, *, shocks: Sequence[Shock] = (), paths: int = 0,
                        block: int = 1, mc_seed: int = 0, progress: Any = None,
                        **kwargs: Any) -> ScenarioResult:
     """Base run, shocked run (if any shocks) and ``paths`` bootstrap runs of the shocked data."""
     host = kwargs.pop("host", None) or PluginHost()
-    base = (await run_backtest_async(data, host=host, **kwargs)).summary
-    shocked_data, shocked = data, None
+    first = await run_backtest_async(data, host=host, **kwargs)
+    shocked_data, shocked, shocked_curve = data, None, None
     if shocks:
         shocked_data = apply_shocks(data, shocks)
-        shocked = (await run_backtest_async(shocked_data, host=host,
-                                            **_slippage(kwargs, shocks))).summary
-    out = ScenarioResult(base, shocked, [str(s) for s in shocks], seed=mc_seed, block=block)
+        res = await run_backtest_async(shocked_data, host=host, **_slippage(kwargs, shocks))
+        shocked, shocked_curve = res.summary, _curve(res)
+    out = ScenarioResult(first.summary, shocked, [str(s) for s in shocks], seed=mc_seed,
+                         block=block, base_curve=_curve(first), shocked_curve=shocked_curve,
+                         zone=first.bars.zone)
     if paths:
         mc_kwargs = _slippage(kwargs, shocks)
         for k, path in enumerate(bootstrap_paths(shocked_data, paths, seed=mc_seed, block=block)):
             res = await run_backtest_async(path, host=host, **mc_kwargs)
-            out.paths.append({"path": k, **res.summary})
+            out.paths.append({"path": k, **{key: v for key, v in res.summary.items()
+                                            if key not in _NESTED}})
+            curve = _curve(res)
+            out.path_equity.append(curve.equity)
+            out.path_ts = curve.ts
             if progress is not None:
                 progress(k)
     return out
 
 
 def write_scenario_report(result: ScenarioResult, directory: str | Path) -> None:
-    """distribution.csv, paths.csv, scenario.png (histograms) and scenario.html."""
-    import matplotlib
+    """distribution.csv, paths.csv, scenario.json, the charts and scenario.html.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Charts: ``fan.png`` (the paths' equity: median, 25-75 and 5-95 percent
+    bands, with the actual run), ``overlay.png`` (base against shocked: price
+    and equity), ``scenario.png`` (histograms of return, drawdown, Sharpe).
+    """
     import pandas as pd
 
-    from .report import _table, html_page
+    from .charts import fan_png, histograms_png, overlay_png
+    from .report import html_page
+    from .report import table as _table
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    dist = pd.DataFrame(result.distribution)
-    dist.to_csv(out / "distribution.csv", index=False)
+    pd.DataFrame(result.distribution).to_csv(out / "distribution.csv", index=False)
     pd.DataFrame(result.paths).to_csv(out / "paths.csv", index=False)
     (out / "scenario.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
-    png = None
+    images: list[tuple[str, bytes]] = []
     if result.paths:
-        shown = ("return", "max_drawdown", "sharpe")
-        fig, axes = plt.subplots(1, len(shown), figsize=(12, 3.5))
-        try:
-            for ax, m in zip(axes, shown, strict=True):
-                vals = [float(p[m]) for p in result.paths if p.get(m) is not None]
-                ax.hist(vals, bins=min(30, max(5, len(vals) // 3)), color="tab:blue", alpha=0.7)
-                ref = result.shocked or result.base
-                if ref.get(m) is not None:
-                    ax.axvline(float(ref[m]), color="tab:red", label="actual")
-                    ax.legend()
-                ax.set_title(m)
-                ax.tick_params(axis="x", labelrotation=30)
-            fig.tight_layout()
-            fig.savefig(out / "scenario.png", dpi=100)
-        finally:
-            plt.close(fig)
-        png = (out / "scenario.png").read_bytes()
+        fan_png(result, out / "fan.png")
+        images.append(("equity fan of the Monte Carlo paths", (out / "fan.png").read_bytes()))
+    if result.shocked_curve is not None:
+        overlay_png(result, out / "overlay.png")
+        images.append(("base against shocked", (out / "overlay.png").read_bytes()))
+    if result.paths:
+        histograms_png(result, out / "scenario.png")
+        images.append(("metric distributions", (out / "scenario.png").read_bytes()))
     cols = ["metric", "n", "mean", "std", "p5", "p25", "p50", "p75", "p95"]
     sections = [("Monte Carlo distribution", _table(result.distribution, cols))]
     if result.shocked is not None:
-        keys = list(result.base)
+        keys = [k for k in result.base if not isinstance(result.base[k], (dict, list))]
         rows = [{"metric": k, "base": result.base[k], "shocked": result.shocked.get(k)}
                 for k in keys]
         sections.insert(0, ("Shocked vs base (" + "; ".join(result.shocks) + ")",
                             _table(rows, ["metric", "base", "shocked"])))
-    summary = {"strategy": result.base.get("strategy"), "instrument": result.base.get("instrument"),
+    summary = {"strategy": result.base.get("strategy"),
+               "instruments": result.base.get("instruments"),
                "shocks": "; ".join(result.shocks) or "none",
                "paths": len(result.paths), "seed": result.seed, "block": result.block}
-    (out / "scenario.html").write_text(html_page("Scenario analysis", summary, png, sections))
+    (out / "scenario.html").write_text(html_page("Scenario analysis", summary, images,
+                                                 sections))
 
 
 def configure_scenario(p: argparse.ArgumentParser) -> None:
@@ -140,16 +169,18 @@ def configure_scenario(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
-    from .cli import _stem, backtest_kwargs, print_summary, progress_bar
-    from .data import read_bars
+    from kernel import load_config
+
+    from .cli import backtest_kwargs, load_cli_data, print_summary, progress_bar
 
     shocks = [parse_shock(s) for s in args.shock]
-    data = read_bars(args.data, instrument=args.instrument or _stem(args.data))
+    config = load_config(args.config)
+    data = load_cli_data(args, config).single()
     update, close = progress_bar(args.paths, "monte carlo") if args.paths else (None, None)
     try:
         result = asyncio.run(run_scenario(data, shocks=shocks, paths=args.paths, block=args.block,
                                           mc_seed=args.mc_seed, progress=update,
-                                          **backtest_kwargs(args)))
+                                          config=config, **backtest_kwargs(args)))
     finally:
         if close is not None:
             close()

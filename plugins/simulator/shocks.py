@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .data import BarData
+from kernel import BarData
+
 from .errors import SimulatorError
 
 __all__ = ["Shock", "apply_shocks", "bootstrap_paths", "parse_shock"]

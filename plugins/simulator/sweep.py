@@ -33,6 +33,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from kernel import server_urls
 
 from .errors import SweepError
@@ -93,9 +95,10 @@ async def _setup(js: Any, ack_wait: float) -> None:
 async def run_sweep(
     nats_url: str,
     *,
-    data: str,
+    data: str | Sequence[str],
     grid: Mapping[str, Sequence[Any]],
     backtest: Mapping[str, Any],
+    config: Any = None,
     sweep_id: str | None = None,
     ack_wait: float = 30.0,
     timeout: float = 3600.0,
@@ -112,9 +115,11 @@ async def run_sweep(
         await _setup(js, ack_wait)
         results: dict[int, dict[str, Any]] = {}
         sub = await js.subscribe(f"{RESULTS}.{sweep}", ordered_consumer=True)
+        files = [data] if isinstance(data, (str, Path)) else list(data)
         for k, params in enumerate(points):
-            job = {"sweep": sweep, "job": k, "data": str(Path(data).resolve()),
-                   "grid": params, "backtest": dict(backtest)}
+            job = {"sweep": sweep, "job": k, "data": [str(Path(f).resolve()) for f in files],
+                   "grid": params, "backtest": dict(backtest),
+                   "config": None if config is None else msgspec.to_builtins(config)}
             await js.publish(f"{JOBS}.{sweep}", json.dumps(job).encode(),
                              headers={"Nats-Msg-Id": f"{sweep}-{k}"})
         # The one sanctioned wall-clock read here: a deadline for the whole sweep.
@@ -142,16 +147,26 @@ async def run_sweep(
 
 
 def _run_job(job: dict[str, Any]) -> dict[str, Any]:
+    from kernel import KeelConfig
+
     from .result import run_backtest
 
     kw = dict(job["backtest"])
+    if job.get("config") is not None:
+        kw["config"] = msgspec.convert(job["config"], KeelConfig)
     kw["params"] = {**kw.get("params", {}), **job["grid"]}
     try:
-        summary = run_backtest(job["data"], **kw).summary
-        error = ""
+        full = run_backtest(job["data"], **kw).summary
+        failure = full.get("failure") or {}
+        error = f"{failure['plugin']}: {failure['error']}" if failure else ""
+        summary = {k: v for k, v in full.items() if k not in _NESTED}
     except Exception as exc:  # reported in the table, never a lost job
         summary, error = {}, f"{type(exc).__name__}: {exc}"
     return {"sweep": job["sweep"], "job": job["job"], **job["grid"], "error": error, **summary}
+
+
+#: Summary entries left out of a sweep row (a row is one line of a table).
+_NESTED = ("per_instrument", "config", "failure", "data")
 
 
 async def work(nats_url: str, *, idle_exit: float | None = None, max_jobs: int | None = None,
@@ -219,6 +234,10 @@ def configure_sweep(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep-id", default=None, help="name of this sweep (default: random)")
     p.add_argument("--out", default=None, metavar="FILE", help="result table: .csv or .json")
     p.add_argument("--json", action="store_true", help="print the table as one JSON object")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="write the ranked table and (two parameters) a heatmap into DIR")
+    p.add_argument("--rank-by", default="sharpe", metavar="METRIC",
+                   help="summary metric to rank by (default sharpe; drawdowns rank ascending)")
 
 
 def configure_sweep_worker(p: argparse.ArgumentParser) -> None:
@@ -256,10 +275,15 @@ def spawn_workers(url: str, n: int, *extra: str) -> list[subprocess.Popen[bytes]
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .cli import backtest_kwargs, progress_bar
+    from kernel import load_config
+
+    from .cli import backtest_kwargs, data_kwargs, progress_bar
 
     grid = parse_grid(args.grid)
-    kw = backtest_kwargs(args)
+    kw = {**backtest_kwargs(args), **data_kwargs(args)}
+    if args.instrument:
+        kw["instrument"] = args.instrument
+    config = load_config(args.config)
     for key in grid:
         if key in kw["params"]:
             raise SweepError(f"{key} is both a --param and a --grid key: pick one")
@@ -280,6 +304,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         count = itertools.count()
         try:
             rows = asyncio.run(run_sweep(url, data=args.data, grid=grid, backtest=kw,
+                                         config=config,
                                          sweep_id=args.sweep_id, ack_wait=args.ack_wait,
                                          timeout=args.timeout,
                                          on_result=lambda _: update(next(count))))
@@ -296,6 +321,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 w.kill()
         stack.close()
     _write_table(rows, args.out)
+    if args.report:
+        from .sweep_report import write_sweep_report
+
+        write_sweep_report(rows, list(grid), args.report, metric=args.rank_by)
     if args.json:
         print(json.dumps({"rows": rows}))
     else:
@@ -315,8 +344,8 @@ def _write_table(rows: list[dict[str, Any]], out: str | None) -> None:
 
 
 def _print_table(rows: list[dict[str, Any]], keys: list[str]) -> None:
-    cols = [*keys, "fills", "realized_pnl", "return", "sharpe", "max_drawdown", "win_rate",
-            "error"]
+    cols = [*keys, "fills", "realized_pnl", "return_pct", "sharpe", "max_drawdown_pct",
+            "win_rate_pct", "error"]
     print("  ".join(f"{c:>13}" for c in cols))
     for r in rows:
         cells = []

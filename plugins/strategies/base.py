@@ -1,9 +1,15 @@
 """``Strategy``: the base class strategy authors subclass.
 
 It subscribes to the configured instruments' bars (and ticks / regimes when
-the class asks), keeps the strategy's own position from its own fills, and
-turns ``buy``/``sell``/``target`` into ``OrderRequested`` events with
-deterministic client order ids ``<strategy>-<instrument>-<n>``.
+the class asks), keeps the strategy's own position and cash from its own
+fills, and turns ``buy``/``sell``/``target``/``bracket``... (``trading.py``)
+into ``OrderRequested`` events with deterministic client order ids
+``<strategy>-<instrument>-<n>``.
+
+A rejection the strategy did not cause never drops its live order: risk's
+``DUPLICATE_ORDER`` for a client order id it holds, caused by another
+producer's request (``OrderRejected.causation`` is not its own request), is
+ignored.
 
 Authors override the synchronous hooks ``on_bar``, ``on_tick``, ``on_regime``,
 ``on_fill`` and ``on_order_done``; they run inside the input's handler, so
@@ -21,22 +27,21 @@ import msgspec
 
 from contracts import (
     Bar,
-    CancelRequested,
     Event,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
-    OrderRequested,
-    OrderType,
+    OrderUpdated,
     RegimeInferred,
     Side,
     Tick,
-    TimeInForce,
 )
 from kernel import Context, Plugin, PluginError, Query
 
 from .book import BookState, OrderBook
 from .config import StrategyConfig
+from .trading import Trading
 
 __all__ = ["Strategy"]
 
@@ -50,7 +55,7 @@ class _Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     extra: Any = None
 
 
-class Strategy(Plugin):
+class Strategy(Trading, Plugin):
     """Base of every strategy plugin. Set ``name`` and ``Config``; override the hooks.
 
     Class switches: ``wants_ticks`` subscribes ``keel.md.tick.<instrument>``,
@@ -70,7 +75,7 @@ class Strategy(Plugin):
         self.instruments: list[str] = config.traded()
         self.account = config.account
         self.venue = config.venue
-        self.book = OrderBook()
+        self.book = OrderBook(config.initial_cash)
         #: Last price seen per instrument: bar close, tick ``last`` or mid.
         self.last_price: dict[str, Decimal] = {}
         #: Latest ``RegimeInferred`` per instrument (when ``wants_regimes``).
@@ -93,7 +98,8 @@ class Strategy(Plugin):
                 subjects.append(f"keel.intel.regime.{instrument}")
         account = self.account
         subjects += [f"keel.order.filled.{account}", f"keel.order.rejected.{account}",
-                     f"keel.order.cancelled.{account}"]
+                     f"keel.order.cancelled.{account}", f"keel.order.expired.{account}",
+                     f"keel.order.updated.{account}"]
         return subjects
 
     def on_event(self, event: Event) -> None:
@@ -113,19 +119,42 @@ class Strategy(Plugin):
         elif kind is OrderFilled:
             fill: OrderFilled = event  # type: ignore[assignment]
             if self.owns(fill.client_order_id):
-                self.book.on_fill(fill.client_order_id, fill.instrument,
-                                  fill.qty if fill.side == Side.BUY else -fill.qty,
-                                  fill.leaves_qty)
-                self.on_fill(fill)
-        elif kind is OrderRejected or kind is OrderCancelled:
+                if self.book.on_fill(fill.client_order_id, fill.instrument,
+                                     fill.qty if fill.side == Side.BUY else -fill.qty,
+                                     fill.leaves_qty, fill.price, fill.fee):
+                    self.on_fill(fill)
+                else:
+                    self.ctx.log.warning(
+                        "fill %s of %s not applied: the order had already finished (rejected, "
+                        "cancelled, expired, or its parent filled nothing); a broker broke "
+                        "the order lifecycle", fill.id, fill.client_order_id)
+        elif kind is OrderRejected:
+            rejected: OrderRejected = event  # type: ignore[assignment]
+            coid = rejected.client_order_id
+            if self.owns(coid) and not self._not_mine(rejected):
+                self.book.on_done(coid)
+                self.on_order_done(rejected)
+        elif kind is OrderCancelled or kind is OrderExpired:
             coid = event.client_order_id  # type: ignore[attr-defined]
             if self.owns(coid):
                 self.book.on_done(coid)
                 self.on_order_done(event)  # type: ignore[arg-type]
+        elif kind is OrderUpdated:
+            update: OrderUpdated = event  # type: ignore[assignment]
+            if update.qty is not None and self.owns(update.client_order_id):
+                self.book.on_updated(update.client_order_id, update.qty)
+
+    def _not_mine(self, rejected: OrderRejected) -> bool:
+        """A DUPLICATE_ORDER caused by another producer's request for an id this
+        strategy holds live: a refusal of that copy, not of the live order."""
+        if rejected.code != "DUPLICATE_ORDER":
+            return False
+        order = self.book.orders.get(rejected.client_order_id)
+        return order is not None and rejected.causation != order.request_id
 
     def owns(self, client_order_id: str) -> bool:
         """Whether an order is this strategy's (sent by it, or carrying its id prefix)."""
-        return client_order_id in self.book.working or client_order_id.startswith(self._prefix)
+        return client_order_id in self.book.orders or client_order_id.startswith(self._prefix)
 
     # -- hooks for authors ----------------------------------------------------
     def on_bar(self, bar: Bar) -> None:
@@ -140,79 +169,9 @@ class Strategy(Plugin):
     def on_fill(self, fill: OrderFilled) -> None:
         """One of this strategy's orders (partly) filled; the book is already updated."""
 
-    def on_order_done(self, event: OrderRejected | OrderCancelled) -> None:
-        """One of this strategy's orders was rejected or cancelled; the book is updated."""
-
-    # -- positions ------------------------------------------------------------
-    def position(self, instrument: str | None = None) -> Decimal:
-        """Filled position (signed)."""
-        return self.book.position(self._one(instrument))
-
-    def intended(self, instrument: str | None = None) -> Decimal:
-        """Filled position plus the unfilled rest of working orders."""
-        return self.book.intended(self._one(instrument))
-
-    # -- orders ---------------------------------------------------------------
-    def buy(self, qty: Decimal | int | str, instrument: str | None = None, *,
-            limit: Decimal | None = None, tif: TimeInForce = TimeInForce.GTC) -> OrderRequested:
-        return self.order(Side.BUY, qty, instrument, limit=limit, tif=tif)
-
-    def sell(self, qty: Decimal | int | str, instrument: str | None = None, *,
-             limit: Decimal | None = None, tif: TimeInForce = TimeInForce.GTC) -> OrderRequested:
-        return self.order(Side.SELL, qty, instrument, limit=limit, tif=tif)
-
-    def target(self, qty: Decimal | int | str,
-               instrument: str | None = None) -> OrderRequested | None:
-        """Trade the difference between ``qty`` and the intended position (none if equal)."""
-        instrument = self._one(instrument)
-        diff = Decimal(qty) - self.book.intended(instrument)
-        if diff > 0:
-            return self.order(Side.BUY, diff, instrument)
-        if diff < 0:
-            return self.order(Side.SELL, -diff, instrument)
-        return None
-
-    def order(self, side: Side, qty: Decimal | int | str, instrument: str | None = None, *,
-              limit: Decimal | None = None,
-              tif: TimeInForce = TimeInForce.GTC) -> OrderRequested:
-        """Emit an ``OrderRequested`` (market, or limit when ``limit`` is given)."""
-        instrument = self._one(instrument)
-        qty = Decimal(qty)
-        if qty <= 0:
-            raise ValueError(f"{self.name}: order quantity must be > 0, got {qty}")
-        coid = f"{self._prefix}{instrument}-{self.book.sent + 1}"
-        ctx = self.ctx
-        request = ctx.event(
-            OrderRequested,
-            client_order_id=coid,
-            account=self.account,
-            instrument=instrument,
-            side=side,
-            qty=qty,
-            order_type=OrderType.MARKET if limit is None else OrderType.LIMIT,
-            limit_price=limit,
-            time_in_force=tif,
-            venue=self.venue,
-            strategy=self.name,
-            ref_price=self.last_price.get(instrument),
-        )
-        ctx.emit(request)
-        self.book.on_sent(coid, instrument, qty if side == Side.BUY else -qty)
-        return request
-
-    def cancel(self, client_order_id: str, reason: str = "") -> CancelRequested:
-        """Ask for one of this strategy's working orders to be cancelled."""
-        request = self.ctx.event(CancelRequested, client_order_id=client_order_id,
-                                 account=self.account, reason=reason, venue=self.venue)
-        self.ctx.emit(request)
-        return request
-
-    def _one(self, instrument: str | None) -> str:
-        if instrument is not None:
-            return instrument
-        if len(self.instruments) != 1:
-            raise ValueError(f"{self.name} trades {self.instruments}: name the instrument")
-        return self.instruments[0]
+    def on_order_done(self, event: OrderRejected | OrderCancelled | OrderExpired) -> None:
+        """One of this strategy's orders was rejected, cancelled or expired; the book is
+        updated."""
 
     # -- state ----------------------------------------------------------------
     def state(self) -> Any:
@@ -235,13 +194,15 @@ class Strategy(Plugin):
         self.load_state(snap.extra)
 
     def health(self) -> dict[str, Any]:
-        return {"orders_sent": self.book.sent, "working": len(self.book.working)}
+        return {"orders_sent": self.book.sent, "working": len(self.book.orders),
+                "invalid_fills": self.book.invalid_fills}
 
     def queries(self) -> Mapping[str, Query]:
         async def positions(_: dict[str, Any]) -> dict[str, Any]:
             return {
                 i: {"position": str(self.book.position(i)),
-                    "intended": str(self.book.intended(i))}
+                    "intended": str(self.book.intended(i)),
+                    "working": sorted(self.book.working_orders(i))}
                 for i in self.instruments
             }
 

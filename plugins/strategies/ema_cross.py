@@ -15,15 +15,18 @@ __all__ = ["EmaCrossStrategy", "RegimeEmaStrategy"]
 
 
 class EmaCrossStrategy(Strategy):
-    """Buy ``qty`` on a cross up while flat; sell to flat on a cross down while long.
+    """Buy ``qty`` on a cross up while (intended) flat; go flat on a cross down.
 
-    "Flat" and "long" are judged on the *intended* position (fills plus orders
-    in flight), so a signal while an order is still working never doubles it;
-    a rejected or cancelled order gives its quantity back.
+    Going flat never sells what has not filled (``Strategy.flatten``): a working
+    buy is cancelled with an exit attached that sells only what it fills, and
+    the filled position is sold reduce-only. On the bars between crosses, a
+    position outside ``[0, qty]`` (``[0, 0]`` after a cross down) with nothing
+    working, which a lost cancel race or a broker's surprise can leave, is
+    traded back into it (reduce-only); a rejected buy is not retried.
     """
 
     name = "ema_cross"
-    version = "0.1.0"
+    version = "0.2.0"
     description = "EMA(fast)/EMA(slow) crossover on closes, long/flat"
     Config = EmaCrossConfig
 
@@ -32,27 +35,50 @@ class EmaCrossStrategy(Strategy):
         config: EmaCrossConfig = self.config
         self.qty = config.qty
         self.signals = {i: EmaCross(config.fast, config.slow) for i in self.instruments}
+        #: Direction of the last cross per instrument (+1 up, -1 down, 0 none yet).
+        self.trend = dict.fromkeys(self.instruments, 0)
 
     def may_open(self, instrument: str) -> bool:
         """Whether a cross up may open a position now (a filter for subclasses)."""
         return True
 
     def on_bar(self, bar: Bar) -> None:
-        signal = self.signals[bar.instrument].update(float(bar.close))
+        inst = bar.instrument
+        signal = self.signals[inst].update(float(bar.close))
         if signal == CROSS_UP:
-            if self.book.intended(bar.instrument) == 0 and self.may_open(bar.instrument):
-                self.buy(self.qty, bar.instrument)
+            self.trend[inst] = 1
+            # Flat once the working orders fill (an exit still working is fine:
+            # buying never sells anything unfilled; a surplus is recovered later).
+            if self.book.intended(inst) == 0 and self.may_open(inst):
+                self.buy(self.qty, inst)
         elif signal == CROSS_DOWN:
-            held = self.book.intended(bar.instrument)
-            if held > 0:
-                self.sell(held, bar.instrument)
+            self.trend[inst] = -1
+            self.flatten(inst, "cross down")
+        else:
+            self.recover(inst)
+
+    def recover(self, instrument: str) -> None:
+        """Bring an unexpected position back into ``[0, qty]`` (``[0, 0]`` unless the
+        last cross was up), once nothing is working."""
+        pos = self.book.position(instrument)
+        high = self.qty if self.trend.get(instrument) == 1 else 0
+        if 0 <= pos <= high or self.has_working(instrument):
+            return  # the usual case first: it runs on every bar
+        if pos < 0:
+            self.buy(-pos, instrument, reduce_only=True)
+        elif pos > high:
+            self.sell(pos - high, instrument, reduce_only=True)
 
     def state(self) -> Any:
-        return {i: s.state() for i, s in self.signals.items()}
+        return {"signals": {i: s.state() for i, s in self.signals.items()},
+                "trend": dict(self.trend)}
 
     def load_state(self, state: Any) -> None:
-        for instrument, values in (state or {}).items():
+        state = state or {}
+        signals = state.get("signals", state) if "trend" in state else state
+        for instrument, values in signals.items():
             self.signals[instrument].load(tuple(values))
+        self.trend.update(state.get("trend", {}))
 
 
 class RegimeEmaStrategy(EmaCrossStrategy):
@@ -83,6 +109,5 @@ class RegimeEmaStrategy(EmaCrossStrategy):
 
     def on_regime(self, regime: RegimeInferred) -> None:
         if not self.allowed(regime):
-            held = self.book.intended(regime.instrument)
-            if held > 0:
-                self.sell(held, regime.instrument)
+            self.trend[regime.instrument] = 0  # no position until the next cross up
+            self.flatten(regime.instrument, f"regime {regime.label or regime.regime}")

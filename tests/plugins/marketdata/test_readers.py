@@ -114,8 +114,8 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
         read_bars(path, instrument="X")
     assert err.value.column == "close" and err.value.row is None
     assert "missing column 'close'" in str(err.value)
-    path = write(tmp_path, "time,open,high,low,close,volume\n1,1,1,1,1,1\n")
-    with pytest.raises(MarketDataError, match="missing column 'ts_ns' \\(or 'timestamp'\\)"):
+    path = write(tmp_path, "when,open,high,low,close,volume\n1,1,1,1,1,1\n")
+    with pytest.raises(MarketDataError, match="missing column 'ts_ns' \\(or 'timestamp'"):
         read_bars(path, instrument="X")
 
 
@@ -131,10 +131,12 @@ def test_unparsable_number_names_data_row_and_column(tmp_path: Path) -> None:
     assert "data row 2 (line 4)" in str(e)
 
 
-@pytest.mark.parametrize("value", ["", "nan", "Infinity", "1,5"])
-def test_other_unparsable_numbers(tmp_path: Path, value: str) -> None:
+@pytest.mark.parametrize(("value", "reason"), [
+    ("", "empty value"), (" ", "empty value"), ("nan", "not a finite number"),
+    ("Infinity", "not a finite number"), ("1,5", "not a number")])
+def test_other_unparsable_numbers(tmp_path: Path, value: str, reason: str) -> None:
     path = write(tmp_path, f'ts_ns,open,high,low,close,volume\n{T0},1,1,1,1,"{value}"\n')
-    with pytest.raises(MarketDataError, match="unparsable number") as err:
+    with pytest.raises(MarketDataError, match=reason) as err:
         list(read_bars(path, instrument="X", interval="1m"))
     assert err.value.column == "volume" and err.value.row == 1
 
@@ -163,7 +165,7 @@ def test_non_monotonic_time_names_both_timestamps(tmp_path: Path) -> None:
     e = err.value
     assert e.row == 3 and e.column == "ts_ns"
     assert f"{T0 + MIN} (2024-01-01T00:01:00+00:00) follows {T0 + MIN}" in e.reason
-    assert len(seen) == 2  # rows before the bad one were yielded in order
+    assert seen == []  # every row is validated before the first bar is returned
 
 
 def test_short_row(tmp_path: Path) -> None:
@@ -176,7 +178,7 @@ def test_short_row(tmp_path: Path) -> None:
 def test_file_level_errors(tmp_path: Path) -> None:
     with pytest.raises(MarketDataError, match="no such file"):
         read_bars(tmp_path / "nope.csv", instrument="X")
-    with pytest.raises(MarketDataError, match="unknown file type"):
+    with pytest.raises(MarketDataError, match="missing column"):  # detected by content
         read_bars(write(tmp_path, "x", "bars.json"), instrument="X")
     with pytest.raises(MarketDataError, match="not a valid symbol"):
         read_bars(DATA / "bars_sample.csv", instrument="EUR.USD")
@@ -266,3 +268,41 @@ def test_parquet_bad_row_number(tmp_path: Path) -> None:
         list(read_bars(path, instrument="X"))
     assert (err.value.row, err.value.column, err.value.line) == (2, "volume", None)
     assert "empty" in err.value.reason
+
+
+# -- one data path ---------------------------------------------------------------------
+
+
+FIXTURES = [*sorted(p for p in (DATA / "bars").rglob("*")
+                   if p.is_file() and not p.name.startswith("06-")),
+            DATA / "bars_sample.csv", DATA / "simulator" / "bars.csv"]
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_import_and_backtest_read_identical_bars(path: Path) -> None:
+    """`keel import`, the marketdata source and the simulator share the kernel's reader."""
+    from kernel.bars import load_bars
+    from plugins.simulator import read_bars as simulator_bars
+
+    tz = "Europe/Athens" if "metatrader" in path.name else None
+    imported = list(read_bars(path, instrument="X", tz=tz))
+    kernel = list(load_bars(path, instrument="X", tz=tz).events(producer="marketdata"))
+    assert imported == kernel and imported
+    sim = simulator_bars(path, instrument="X", tz=tz)
+    assert [b.close for b in imported] == [
+        b.close for b in load_bars(path, instrument="X", tz=tz).events()]
+    assert sim.open_ts.tolist() == [b.open_ts for b in imported]
+
+
+@pytest.mark.parametrize("name", ["06-missing-close.csv", "06-close-above-high.csv"])
+def test_bad_case_files_are_refused_by_every_reader(name: str) -> None:
+    from plugins.simulator import read_bars as simulator_bars
+
+    path = DATA / "bars" / "cases" / name
+    with pytest.raises(MarketDataError) as a:
+        list(read_bars(path, instrument="X"))
+    with pytest.raises(MarketDataError) as b:
+        simulator_bars(path, instrument="X")
+    assert (a.value.row, a.value.column, a.value.reason) == \
+        (b.value.row, b.value.column, b.value.reason)
+    assert a.value.column == "close"

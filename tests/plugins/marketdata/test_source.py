@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from contracts import Bar, Event, OrderFilled, OrderRequested, OrderSubmitted, Tick
+from contracts import (
+    Bar,
+    Event,
+    OrderAccepted,
+    OrderFilled,
+    OrderRequested,
+    OrderSubmitted,
+    Tick,
+)
 from kernel import ConfigError, Plugin, convert_config
 from kernel.testing.harness import Harness
 from plugins.marketdata import (
@@ -80,7 +88,8 @@ def test_config_errors_name_the_plugin(raw: dict[str, Any], key: str) -> None:
 
 
 class _Router(Plugin):
-    """Stand-in for risk + execution: submits every request to its venue."""
+    """Stand-in for risk + execution: accepts every request and submits it to its venue
+    (brokers work only orders risk accepted)."""
 
     name = "router"
 
@@ -89,6 +98,8 @@ class _Router(Plugin):
 
     async def on_event(self, event: Event) -> None:
         if isinstance(event, OrderRequested):
+            self.ctx.emit(self.ctx.event(OrderAccepted, client_order_id=event.client_order_id,
+                                         account=event.account, request=event))
             self.ctx.emit(self.ctx.event(OrderSubmitted, client_order_id=event.client_order_id,
                                          account=event.account, venue=event.venue,
                                          request=event))

@@ -23,7 +23,7 @@ def bars(step: int) -> list[Event]:
 
 async def test_paper_passes_the_broker_contract() -> None:
     await check_broker_adapter(Paper, venue="paper", instrument="EURUSD", market=bars,
-                               resting_price=Decimal("0.5"))
+                               resting_price=Decimal("0.5"), marketable_price=Decimal("2"))
 
 
 class Deaf(Plugin):
@@ -37,3 +37,25 @@ async def test_the_contract_catches_a_broker_that_never_fills() -> None:
     with pytest.raises(BrokerCheckError, match="market order"):
         await check_broker_adapter(Deaf, venue="deaf", instrument="EURUSD", market=bars,
                                    resting_price=Decimal("0.5"))
+
+
+class Gullible(Paper):
+    """Works every OrderSubmitted, accepted by risk or not: the contract must say so."""
+
+    name = "gullible"
+
+    def on_event(self, event: Event) -> None:
+        from contracts import OrderSubmitted
+
+        if isinstance(event, OrderSubmitted):
+            for cls, fields in self.core.submit(event):
+                self.ctx.emit(self.ctx.event(cls, **fields))
+            return
+        super().on_event(event)
+
+
+async def test_the_contract_catches_a_broker_that_works_unaccepted_orders() -> None:
+    with pytest.raises(BrokerCheckError, match="authorization"):
+        await check_broker_adapter(Gullible, venue="paper", instrument="EURUSD", market=bars,
+                                   resting_price=Decimal("0.5"),
+                                   marketable_price=Decimal("2"))

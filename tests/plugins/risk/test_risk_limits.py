@@ -52,6 +52,7 @@ _coids = itertools.count()
 def order(side: Side = Side.BUY, qty: str = "1", instrument: str = "X", ts: int = 1,
           account: str = "default", **kw: Any) -> OrderRequested:
     kw.setdefault("client_order_id", f"c{next(_coids)}")
+    kw.setdefault("ref_price", D(100))  # buying power values every order
     return ev(OrderRequested, ts=ts, account=account, instrument=instrument, side=side,
               qty=D(qty), **kw)
 
@@ -102,15 +103,16 @@ def test_max_order_notional_uses_limit_then_ref_then_last_price() -> None:
     denied(r.apply(order(qty="11", ref_price=D(100))), Code.MAX_ORDER_NOTIONAL)
     r.apply(ev(Bar, ts=2, instrument="Y", open_ts=1, interval_ns=1, open=D(1), high=D(300),
                low=D(1), close=D(200), volume=D(1)))
-    breach = denied(r.apply(order(qty="6", instrument="Y")), Code.MAX_ORDER_NOTIONAL)
+    breach = denied(r.apply(order(qty="6", instrument="Y", ref_price=None)),
+                    Code.MAX_ORDER_NOTIONAL)
     assert breach.value == "1200"
     r.apply(ev(Tick, ts=3, instrument="Y", bid=D(99), ask=D(101)))  # mid 100
-    assert accepted(r.apply(order(qty="10", instrument="Y")))
+    assert accepted(r.apply(order(qty="10", instrument="Y", ref_price=None)))
 
 
 def test_no_price_when_a_price_limit_cannot_value_the_order() -> None:
     r = engine(max_order_notional="1000")
-    denied(r.apply(order(instrument="UNSEEN")), Code.NO_PRICE)
+    denied(r.apply(order(instrument="UNSEEN", ref_price=None)), Code.NO_PRICE)
 
 
 def test_max_position_counts_position_open_same_side_orders_and_the_order() -> None:
@@ -193,7 +195,7 @@ def test_invalid_orders(kw: dict[str, Any]) -> None:
 
 
 def test_no_limits_means_everything_valid_passes() -> None:
-    r = engine()
+    r = engine(initial_cash="1e10")  # buying power is always checked: give it plenty
     assert all(accepted(r.apply(order(qty="1000000"))) for _ in range(50))
 
 

@@ -35,7 +35,7 @@ def ev(cls: type, **fields: Any) -> Any:
 
 def order(coid: str, qty: str = "1", account: str = "default") -> OrderRequested:
     return ev(OrderRequested, client_order_id=coid, account=account, instrument="X",
-              side=Side.BUY, qty=D(qty))
+              side=Side.BUY, qty=D(qty), ref_price=D(10))
 
 
 def filled(coid: str, account: str = "default") -> OrderFilled:

@@ -93,10 +93,10 @@ async def test_result_frames_and_determinism(bars) -> None:  # type: ignore[no-u
     assert len(a.trades) == a.summary["trades"]
     assert a.trades["pnl"].sum() == Decimal(a.summary["realized_pnl"])
     assert len(a.equity) == len(bars)
-    assert a.equity["equity"].iloc[-1] == pytest.approx(float(a.summary["final_equity"]))
+    assert a.equity["equity"].iloc[-1] == Decimal(a.summary["final_equity"])  # exact
     assert list(a.fills["price"]) == [f.price for f in a.fill_events]
-    assert 0 < a.summary["exposure_time"] < 1
-    assert 0 <= a.summary["win_rate"] <= 1
+    assert 0 < a.summary["exposure_pct"] < 100
+    assert 0 <= a.summary["win_rate_pct"] <= 100
 
 
 async def test_fees_reduce_equity(bars) -> None:  # type: ignore[no-untyped-def]
@@ -124,8 +124,8 @@ def test_cli_json_report_and_log(tmp_path: Path, capsys: pytest.CaptureFixture[s
                  "--fill", "bar_close", "--json", "--report", str(report), "--event-log", str(log)])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    for key in ("bars", "fills", "realized_pnl", "final_equity", "return", "sharpe",
-                "max_drawdown", "win_rate", "exposure_time", "wall_s", "bars_per_s"):
+    for key in ("bars", "fills", "realized_pnl", "final_equity", "return_pct", "sharpe",
+                "max_drawdown_pct", "win_rate_pct", "exposure_pct", "wall_s", "bars_per_s"):
         assert key in out
     case = next(c for c in EXPECTED["cases"] if c["fill"] == "bar_close" and c["fast"] == 5)
     assert out["realized_pnl"] == case["realized_pnl"] and out["fills"] == case["fills"]

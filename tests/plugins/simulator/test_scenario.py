@@ -71,7 +71,25 @@ def test_scenario_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     out = json.loads(capsys.readouterr().out)
     assert out["shocked"]["fees"] == "0.00" and out["monte_carlo"]["paths"] == 4
     rows = {r["metric"]: r for r in out["monte_carlo"]["distribution"]}
-    assert set(rows) >= {"return", "sharpe", "max_drawdown", "win_rate"}
-    assert rows["return"]["p5"] <= rows["return"]["p50"] <= rows["return"]["p95"]
-    for name in ("scenario.png", "scenario.html", "distribution.csv", "paths.csv"):
+    assert set(rows) >= {"return_pct", "sharpe", "max_drawdown_pct", "win_rate_pct"}
+    assert rows["return_pct"]["p5"] <= rows["return_pct"]["p50"] <= rows["return_pct"]["p95"]
+    for name in ("scenario.png", "fan.png", "overlay.png", "scenario.html", "distribution.csv",
+                 "paths.csv"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_scenario_keeps_curves_for_the_fan_and_overlay(bars) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from plugins.simulator.scenario import run_scenario
+
+    result = asyncio.run(run_scenario(bars, shocks=[parse_shock("jump:at=100,size=-0.1")],
+                                      paths=3, block=10, mc_seed=1, strategy="ema_cross",
+                                      params={"qty": 1000}))
+    assert len(result.path_equity) == 3
+    assert all(p.shape == result.path_ts.shape for p in result.path_equity)
+    assert result.shocked_curve is not None and result.base_curve is not None
+    # the shocked price is 10% lower from the jump on; the base is not
+    assert result.shocked_curve.close[-1] == pytest.approx(result.base_curve.close[-1] * 0.9,
+                                                           rel=1e-4)
+    assert "per_instrument" not in result.paths[0]

@@ -59,3 +59,25 @@ async def test_killed_worker_loses_no_job(fresh_nats: NatsServer) -> None:
                                                        for p in grid_points(grid)]
     assert all(r["error"] == "" and r["bars"] == 3000 for r in rows)
     assert held in {r["job"] for r in rows}  # the job the killed worker held was redone
+
+
+def test_sweep_report_ranks_and_draws_a_heatmap(tmp_path: Path) -> None:
+    from plugins.simulator.sweep import _run_job
+    from plugins.simulator.sweep_report import ranked, write_sweep_report
+
+    grid = {"fast": [3, 5], "slow": [20, 40, 2]}  # slow=2 < fast: an invalid point, a row
+    rows = [_run_job({"sweep": "s", "job": k, "data": [str(BARS)], "grid": point,
+                      "backtest": {"strategy": "ema_cross", "params": {"qty": "1000"}}})
+            for k, point in enumerate(grid_points(grid))]
+    failed = [r for r in rows if r["error"]]
+    assert len(failed) == 2 and "fast < slow" in failed[0]["error"]
+    order = ranked(rows, "sharpe")
+    good = [r["sharpe"] for r in order if r["rank"] is not None]
+    assert good == sorted(good, reverse=True) and len(good) == 4
+    assert [r["rank"] for r in order][-2:] == [None, None]  # failed rows rank last
+    paths = write_sweep_report(rows, ["fast", "slow"], tmp_path)
+    assert paths["heatmap.png"].stat().st_size > 0
+    page = paths["sweep.html"].read_text()
+    assert "Ranked by sharpe" in page and "data:image/png;base64," in page
+    one = write_sweep_report(rows, ["fast"], tmp_path / "one")
+    assert "heatmap.png" not in one  # a heatmap needs two parameters

@@ -10,7 +10,9 @@ import pytest
 
 from contracts import (
     Bar,
+    CancelRequested,
     Event,
+    OrderAccepted,
     OrderFilled,
     OrderRejected,
     OrderRequested,
@@ -20,7 +22,9 @@ from contracts import (
 )
 from kernel import ConfigError, Plugin, convert_config
 from kernel.testing.harness import Harness
+from plugins.execution import ExecutionPlugin
 from plugins.paper import Paper
+from plugins.risk import RiskPlugin
 from plugins.strategies import CROSS_DOWN, CROSS_UP, EmaCross, EmaCrossConfig, EmaCrossStrategy
 
 MIN = 60_000_000_000
@@ -97,12 +101,17 @@ async def test_strategy_orders_are_the_plain_loop_crosses() -> None:
     closes = wavy_closes()
     bars = make_bars(closes)
     config = {"ema_cross": {"instrument": "X", "fast": 5, "slow": 20, "qty": "2.5"}}
-    async with Harness([EmaCrossStrategy], config=config) as h:
+    async with Harness([EmaCrossStrategy, RiskPlugin, ExecutionPlugin, Paper],
+                       config=config) as h:
         await h.feed(bars)
         orders = h.outputs(OrderRequested)
+        assert len(h.outputs(OrderFilled)) == len(orders)
     index = {b.id: i for i, b in enumerate(bars)}
     got = [(index[o.causation], o.side) for o in orders]  # type: ignore[index]
     assert got == expected_orders(plain_loop_crosses(closes, 5, 20))
+    # exits sell the filled position only, reduce-only
+    assert all(o.reduce_only for o in orders if o.side is Side.SELL)
+    assert not any(o.reduce_only for o in orders if o.side is Side.BUY)
     assert [o.client_order_id for o in orders] == [
         f"ema_cross-X-{n}" for n in range(1, len(orders) + 1)]
     first = orders[0]
@@ -111,8 +120,29 @@ async def test_strategy_orders_are_the_plain_loop_crosses() -> None:
     assert first.strategy == "ema_cross"
     assert first.ref_price == closes[index[first.causation]]  # type: ignore[index]
     assert first.ts == bars[index[first.causation]].ts  # type: ignore[index]
-    # without fills the sells size from the intended position: qty each time
     assert all(o.qty == D("2.5") for o in orders)
+
+
+async def test_a_cross_down_never_sells_an_unfilled_buy() -> None:
+    """Fault 5: the buy is cancelled, and an exit contingent on its fills is attached."""
+    closes = wavy_closes()
+    bars = make_bars(closes)
+    crosses = plain_loop_crosses(closes, 5, 20)
+    config = {"ema_cross": {"instrument": "X", "fast": 5, "slow": 20, "qty": "2"}}
+    async with Harness([EmaCrossStrategy], config=config) as h:  # nothing ever fills
+        await h.feed(bars)
+        orders = h.outputs(OrderRequested)
+        cancels = h.outputs(CancelRequested)
+        strategy = h.plugin("ema_cross")
+    buy, exit_ = orders[0], orders[1]
+    index = {b.id: i for i, b in enumerate(bars)}
+    first_down = next(i for i, d in crosses if d < 0 and i > index[buy.causation])  # type: ignore[index]
+    assert index[exit_.causation] == first_down  # type: ignore[index]
+    assert (exit_.side, exit_.qty, exit_.parent_order_id, exit_.reduce_only) == (
+        Side.SELL, D(2), buy.client_order_id, True)
+    assert [c.client_order_id for c in cancels] == [buy.client_order_id]
+    assert len(orders) == 2  # the cancel is not confirmed: it waits, never sells more
+    assert strategy.position("X") == 0  # type: ignore[attr-defined]
 
 
 class Router(Plugin):
@@ -125,6 +155,8 @@ class Router(Plugin):
 
     async def on_event(self, event: Event) -> None:
         if isinstance(event, OrderRequested):
+            self.ctx.emit(self.ctx.event(OrderAccepted, client_order_id=event.client_order_id,
+                                         account=event.account, request=event))
             self.ctx.emit(self.ctx.event(OrderSubmitted, client_order_id=event.client_order_id,
                                          account=event.account, venue=event.venue,
                                          request=event))

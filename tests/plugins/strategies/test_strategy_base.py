@@ -82,7 +82,9 @@ async def test_docs_example_breakout() -> None:
     closes = ["10"] * 3 + ["11", "11", "9", "9"]
     async with Harness([Breakout], config={"breakout": {"instrument": "X", "lookback": 3,
                                                         "qty": "2"}}) as h:
-        await h.feed(bar(i, c) for i, c in enumerate(closes))
+        await h.feed(bar(i, c) for i, c in enumerate(closes[:4]))
+        await h.feed([fill("breakout-X-1", Side.BUY, "2", "0", n=4)])
+        await h.feed(bar(i, c) for i, c in enumerate(closes) if i >= 4)
         orders = h.outputs(OrderRequested)
     assert [(o.side, o.qty, o.causation) for o in orders] == [
         (Side.BUY, D(2), "md-X-3"),   # 11 > max(10, 10, 10); bar 4 (11) is not > 11
@@ -130,7 +132,8 @@ async def test_helpers_subjects_and_own_fill_tracking() -> None:
         strategy = h.plugin("manual")
         assert list(strategy.subjects()) == [
             "keel.md.bar.X", "keel.md.tick.X", "keel.intel.regime.X",
-            "keel.order.filled.acc", "keel.order.rejected.acc", "keel.order.cancelled.acc"]
+            "keel.order.filled.acc", "keel.order.rejected.acc", "keel.order.cancelled.acc",
+            "keel.order.expired.acc", "keel.order.updated.acc"]
         await h.feed([bar(0, "10"), bar(1, "11"), bar(2, "12"), bar(3, "13")])
         orders = h.outputs(OrderRequested)
         assert [(o.client_order_id, o.side, o.qty) for o in orders] == [
@@ -198,7 +201,7 @@ async def test_instrument_must_be_named_when_several() -> None:
 
 def test_hooks_register_the_builtin_strategies() -> None:
     host = PluginHost(entry_points=False, extra=[hooks])
-    assert host.names() == ["ema_cross", "regime_ema"]
+    assert host.names() == ["ema_cross", "pair_spread", "regime_ema", "sma_cross"]
 
 
 async def test_order_quantity_must_be_positive() -> None:

@@ -10,7 +10,17 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["format_ns", "load_zone", "parse_interval", "parse_timestamp"]
+__all__ = [
+    "format_duration",
+    "format_interval",
+    "format_iso",
+    "format_ns",
+    "load_zone",
+    "naive_ns_to_utc",
+    "parse_interval",
+    "parse_timestamp",
+    "to_ns",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FRACTION = re.compile(r"(\d\d:\d\d:\d\d)[.,](\d+)")
@@ -121,3 +131,39 @@ def format_ns(ns: int) -> str:
     except OverflowError:
         return str(ns)
     return f"{ns} ({iso})"
+
+
+def format_iso(ns: int, zone: tzinfo | None = None) -> str:
+    """``ns`` (UTC) as ISO-8601 text in ``zone`` (UTC if None), nanoseconds kept when present."""
+    seconds, frac = divmod(ns, 1_000_000_000)
+    dt = (_EPOCH + timedelta(seconds=seconds)).astimezone(zone or UTC)
+    text = dt.isoformat()
+    if frac:
+        date_time, sign, offset = text[:19], text[19:20], text[20:]
+        digits = f"{frac:09d}".rstrip("0")
+        text = f"{date_time}.{digits}{sign}{offset}"
+    return text
+
+
+_NAMED = (("w", 604_800_000_000_000), ("d", 86_400_000_000_000), ("h", 3_600_000_000_000),
+          ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000),
+          ("ns", 1))
+
+
+def format_interval(ns: int) -> str:
+    """The inverse of ``parse_interval``: 86_400_000_000_000 -> ``"1d"``, 90 s -> ``"90s"``."""
+    for unit, size in _NAMED:
+        if ns >= size and ns % size == 0:
+            return f"{ns // size}{unit}"
+    return f"{ns}ns"
+
+
+def format_duration(ns: int) -> str:
+    """A span as ``"41 days 06:30:00"`` (days, then hh:mm:ss; fractions of a second kept)."""
+    sign = "-" if ns < 0 else ""
+    days, rest = divmod(abs(ns), 86_400_000_000_000)
+    seconds, frac = divmod(rest, 1_000_000_000)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    clock = f"{h:02d}:{m:02d}:{s:02d}" + (f".{frac:09d}".rstrip("0") if frac else "")
+    return f"{sign}{days} days {clock}" if days else f"{sign}{clock}"

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from plugins.marketdata import parse_interval, parse_timestamp
+from kernel.bars import parse_interval, parse_timestamp
 
 T0 = 1_704_067_200_000_000_000  # 2024-01-01T00:00:00Z
 
@@ -41,3 +41,16 @@ def test_timestamps() -> None:
         parse_timestamp("2024-01-01T00:00:00.1234567891Z", None)
     with pytest.raises(ValueError, match="ISO-8601"):
         parse_timestamp("01/02/2024", None)
+
+
+def test_format_helpers() -> None:
+    from kernel.bars import format_duration, format_interval, format_iso
+
+    assert format_interval(86_400_000_000_000) == "1d"
+    assert format_interval(90_000_000_000) == "90s"
+    assert format_interval(1_800_000_000_000) == "30m"
+    assert format_duration(41 * 86_400_000_000_000 + 3_600_000_000_000) == "41 days 01:00:00"
+    assert format_duration(1_500_000_000) == "00:00:01.5"
+    assert format_iso(T0) == "2024-01-01T00:00:00+00:00"
+    assert format_iso(T0 + 7, ZoneInfo("America/New_York")) == \
+        "2023-12-31T19:00:00.000000007-05:00"

@@ -1,0 +1,88 @@
+"""The shape rules of an order, in one place: what each order type, time in force
+and contingency needs. Risk rejects a request that breaks one (``INVALID_ORDER``
+with the sentence as reason), brokers refuse it too, and the ``Strategy`` base
+raises before sending it.
+"""
+
+from __future__ import annotations
+
+from .orders import (
+    LIMIT_TYPES,
+    ContingencyType,
+    OrderRequested,
+    OrderType,
+    TimeInForce,
+)
+
+__all__ = ["list_ids", "order_problem"]
+
+_TRIGGERED = frozenset({OrderType.STOP, OrderType.STOP_LIMIT, OrderType.MARKET_IF_TOUCHED,
+                        OrderType.LIMIT_IF_TOUCHED})
+
+
+def order_problem(req: OrderRequested) -> str | None:
+    """The first rule ``req`` breaks, as a sentence naming the field; ``None`` if valid."""
+    kind = req.order_type
+    if not req.qty > 0:
+        return f"qty must be > 0, got {req.qty}"
+    if kind in LIMIT_TYPES:
+        if req.limit_price is None:
+            return f"a {kind} order needs limit_price"
+    elif req.limit_price is not None:
+        return f"limit_price is only for LIMIT, STOP_LIMIT and LIMIT_IF_TOUCHED, not {kind}"
+    if kind in _TRIGGERED and req.trigger_price is None:
+        return f"a {kind} order needs trigger_price"
+    if kind is OrderType.TRAILING_STOP:
+        if req.trailing_offset is None or not req.trailing_offset > 0:
+            return "a TRAILING_STOP order needs trailing_offset > 0"
+    else:
+        if req.trailing_offset is not None:
+            return f"trailing_offset is only for TRAILING_STOP, not {kind}"
+        if kind not in _TRIGGERED and req.trigger_price is not None:
+            return f"trigger_price is not used by a {kind} order"
+    tif = req.time_in_force
+    if tif is TimeInForce.GTD:
+        if req.expire_ts is None:
+            return "a GTD order needs expire_ts"
+        if req.expire_ts <= req.ts:
+            return f"expire_ts {req.expire_ts} is not after the request's time {req.ts}"
+    elif req.expire_ts is not None:
+        return f"expire_ts is only for GTD orders, not {tif}"
+    if req.post_only:
+        if kind not in LIMIT_TYPES:
+            return ("post_only needs a limit price (LIMIT, STOP_LIMIT, LIMIT_IF_TOUCHED), "
+                    f"not {kind}")
+        if tif in (TimeInForce.IOC, TimeInForce.FOK):
+            return f"post_only orders rest; {tif} never does"
+    return _list_problem(req)
+
+
+def _list_problem(req: OrderRequested) -> str | None:
+    linked = req.linked_order_ids
+    contingent = (req.contingency is not ContingencyType.NONE or req.parent_order_id is not None
+                  or bool(linked))
+    if not contingent:
+        return None
+    if req.order_list_id is None:
+        return "a contingent order (contingency, parent_order_id or linked_order_ids) " \
+               "needs order_list_id"
+    coid = req.client_order_id
+    if coid in linked or req.parent_order_id == coid:
+        return f"order {coid} cannot be linked to itself"
+    if len(set(linked)) != len(linked):
+        return f"linked_order_ids has duplicates: {linked}"
+    if req.contingency in (ContingencyType.OCO, ContingencyType.OUO, ContingencyType.OTO) \
+            and not linked:
+        return f"a {req.contingency} order needs linked_order_ids"
+    if req.parent_order_id is not None and req.parent_order_id in linked:
+        return "the parent cannot also be a linked sibling"
+    return None
+
+
+def list_ids(req: OrderRequested) -> list[str]:
+    """The members of ``req``'s contingent list it knows of: itself, its parent, its links."""
+    ids = [req.client_order_id]
+    if req.parent_order_id is not None:
+        ids.append(req.parent_order_id)
+    ids += [i for i in req.linked_order_ids if i not in ids]
+    return ids

@@ -66,7 +66,7 @@ async def _store(config: KeelConfig, cfg: EmbedderConfig, series: Any, ends: np.
 
     tracker = ForwardTracker(cfg.store.parsed_horizons())
     labels = {h.label for h in tracker.horizons}
-    closes = [Decimal(repr(float(c))) for c in series.close]
+    closes = series.exact_close or [Decimal(repr(float(c))) for c in series.close]
     is_end = np.zeros(len(series), dtype=bool)
     is_end[ends] = True
     pos = {int(e): i for i, e in enumerate(ends)}

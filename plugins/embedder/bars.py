@@ -1,31 +1,21 @@
 """Bars as float arrays for the embedder: from ``Bar`` events or from a bar file.
 
 Features are floats (they feed a neural network, not accounting), so prices
-are converted once here. ``read_bar_file`` is the only place that reads
-files; it switches to the kernel's shared bar reader when that lands.
+are converted once here. Files are read by the kernel's one bar reader.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
 from contracts import Bar
 
-__all__ = ["BarArrays", "BarFileError", "file_sha256", "from_bars", "read_bar_file"]
-
-
-class BarFileError(ValueError):
-    """A bar file cannot be read: ``path`` and ``problem`` say which and why."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        self.path = path
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
+__all__ = ["BarArrays", "file_sha256", "from_bars", "read_bar_file"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +30,8 @@ class BarArrays:
     close: np.ndarray
     volume: np.ndarray
     open_ts: np.ndarray  # int64, when each bar opened
+    #: The closes as exact decimals, when read from a file (forward returns use them).
+    exact_close: list[Decimal] | None = None
 
     def __len__(self) -> int:
         return int(self.ts.shape[0])
@@ -47,7 +39,8 @@ class BarArrays:
     def slice(self, start: int, stop: int | None = None) -> BarArrays:
         s = slice(start, stop)
         return BarArrays(self.instrument, self.ts[s], self.open[s], self.high[s], self.low[s],
-                         self.close[s], self.volume[s], self.open_ts[s])
+                         self.close[s], self.volume[s], self.open_ts[s],
+                         None if self.exact_close is None else self.exact_close[s])
 
     def raw(self) -> np.ndarray:
         """``[n, 4]`` float64: high, low, close, volume (what the features read)."""
@@ -72,65 +65,26 @@ def from_bars(bars: Sequence[Bar] | Iterable[Bar], instrument: str | None = None
 
 def file_sha256(path: str | Path) -> str:
     """SHA-256 of a file's bytes (hex): the training data's identity."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from kernel.bars import file_sha256 as sha
 
-
-_NEEDED = ("open", "high", "low", "close", "volume")
+    return sha(path)
 
 
 def read_bar_file(path: str | Path, instrument: str | None = None) -> BarArrays:
-    """Bars of a CSV (optionally gzipped) or Parquet file with keel's bar columns.
+    """One instrument's bars from a bar file, through the kernel's bar reader.
 
-    Columns: ``ts_ns`` (UTC ns of the bar's open) or ``timestamp`` (ISO 8601,
-    UTC when naive), then ``open high low close volume``; an optional
-    ``interval_ns`` column, else the most common gap between opens.
-    ``instrument`` defaults to the file name's stem, upper-cased.
+    Every layout ``kernel.bars.load_bars`` detects works (keel's ``ts_ns``/
+    ``timestamp`` columns, Yahoo, pandas, Binance, MetaTrader, Parquet);
+    ``instrument`` defaults to the file's instrument column or its name.
+    Raises ``kernel.bars.BarDataError`` naming the file, row and reason.
     """
-    import pandas as pd
+    from kernel.bars import load_bars
 
-    file = str(path)
-    p = Path(file)
-    if not p.is_file():
-        raise BarFileError(file, "no such file")
-    try:
-        frame = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
-    except Exception as exc:
-        raise BarFileError(file, f"not a readable CSV or Parquet file ({exc})") from None
-    frame.columns = [str(c).lower() for c in frame.columns]
-    missing = [c for c in _NEEDED if c not in frame.columns]
-    if "ts_ns" not in frame.columns and "timestamp" not in frame.columns:
-        missing.insert(0, "ts_ns or timestamp")
-    if missing:
-        raise BarFileError(file, f"missing column(s) {', '.join(missing)}; "
-                           f"found {', '.join(frame.columns)}")
-    if len(frame) < 2:
-        raise BarFileError(file, f"{len(frame)} bar(s): need at least 2")
-    if "ts_ns" in frame.columns:
-        open_ts = frame["ts_ns"].to_numpy(dtype=np.int64)
-    else:
-        stamps = pd.to_datetime(frame["timestamp"], utc=True)
-        open_ts = stamps.astype("int64").to_numpy()
-    gaps = np.diff(open_ts)
-    if (gaps <= 0).any():
-        row = int(np.argmax(gaps <= 0)) + 1
-        raise BarFileError(file, f"row {row + 1}: timestamps are not strictly increasing")
-    if "interval_ns" in frame.columns:
-        interval = frame["interval_ns"].to_numpy(dtype=np.int64)
-    else:
-        values, counts = np.unique(gaps, return_counts=True)
-        interval = np.full(open_ts.shape, int(values[np.argmax(counts)]), dtype=np.int64)
-    cols = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)
-            for c in _NEEDED}
-    for c, v in cols.items():
-        bad = ~np.isfinite(v)
-        if bad.any():
-            raise BarFileError(file, f"row {int(np.argmax(bad)) + 1}: column {c} is not a number")
-    if (cols["close"] <= 0).any() or (cols["low"] <= 0).any():
-        raise BarFileError(file, "prices must be positive (log returns)")
-    name = instrument or p.name.split(".")[0].upper()
-    return BarArrays(name, open_ts + interval, cols["open"], cols["high"], cols["low"],
-                     cols["close"], cols["volume"], open_ts)
+    data = load_bars(path, instrument=instrument).single()
+    scale = data.price_scale
+    return BarArrays(
+        data.instrument, data.close_ts(), data.prices("open"), data.prices("high"),
+        data.prices("low"), data.prices("close"),
+        np.asarray(data.volume, dtype=np.float64) / 10.0 ** data.volume_scale,
+        np.asarray(data.open_ts, dtype=np.int64),
+        exact_close=[Decimal(int(m)).scaleb(-scale) for m in data.close])

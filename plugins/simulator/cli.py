@@ -253,19 +253,25 @@ async def _record(args: argparse.Namespace, kwargs: dict[str, Any], bars: Any,
 
     from contracts import StrategyBacktested
     from kernel import IdSource, LiveClock, PluginHost, code_hash, load_config
+    from kernel.bars import file_sha256
     from kernel.node import open_bus
 
     cls = PluginHost().get(kwargs["strategy"])
-    digest = hashlib.sha256(Path(args.data).read_bytes()).hexdigest()
+    files = [Path(f) for f in args.data]
+    hashes = [file_sha256(f) for f in files]
+    digest = hashes[0] if len(hashes) == 1 else hashlib.sha256(
+        "".join(hashes).encode()).hexdigest()
     params = json.dumps(kwargs["params"], sort_keys=True, default=str)
+    series = [d for d in bars.series if len(d)]
     now = LiveClock().now_ns()
     event = StrategyBacktested(
         id=IdSource("simulator").natural("backtest", kwargs["strategy"], digest[:16], now),
         ts=now, producer="simulator", strategy=kwargs["strategy"], version=cls.version,
-        code_hash=code_hash(cls), params_json=params, data_file=Path(args.data).name,
-        data_sha256=digest, summary_json=json.dumps(summary, sort_keys=True, default=str),
-        data_start_ts=int(bars.open_ts[0]) if len(bars) else 0,
-        data_end_ts=int(bars.close_ts()[-1]) if len(bars) else 0, bars=len(bars))
+        code_hash=code_hash(cls), params_json=params,
+        data_file=", ".join(f.name for f in files), data_sha256=digest,
+        summary_json=json.dumps(summary, sort_keys=True, default=str),
+        data_start_ts=min((int(d.open_ts[0]) for d in series), default=0),
+        data_end_ts=max((int(d.close_ts()[-1]) for d in series), default=0), bars=len(bars))
     async with open_bus(load_config(args.config), name="keel-backtest") as bus:
         await bus.publish(event)
     print(f"keel: recorded in the log for the strategy registry ({event.subject()})",

@@ -34,9 +34,11 @@ __all__ = [
 #: 2: ``OrderRequested.operator``, ``CancelRequested.operator``.
 #: 3: order types, time in force, contingent lists (``OrderRequested`` fields,
 #: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
-#: 4: ``EmbeddingComputed`` model version, checksum, window, close; the correlation graph
-#: and strategy registry events.
-SCHEMA_VERSION = 4
+#: 4: ``RegimeInferred`` confidence, model_version, labels; ``RegimeModelFitted``,
+#: ``ModelRegistered``; ``RiskLimitsScaled``.
+#: 5: ``EmbeddingComputed`` model version, checksum, window, close;
+#: ``CorrelationGraphComputed``, ``StrategyRegistered``, ``StrategyBacktested``.
+SCHEMA_VERSION = 5
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Union
 
 from .base import Event
-from .control import Halt, Resume, RiskBreach, TradingStateChanged
+from .control import Halt, Resume, RiskBreach, RiskLimitsScaled, TradingStateChanged
 from .integrity import LogSeal
-from .intelligence import CorrelationGraphComputed, EmbeddingComputed, RegimeInferred
+from .intelligence import (
+    CorrelationGraphComputed,
+    EmbeddingComputed,
+    ModelRegistered,
+    RegimeInferred,
+    RegimeModelFitted,
+)
 from .market import Bar, Tick
 from .orders import (
     CancelRequested,
@@ -66,6 +72,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CorrelationGraphComputed,
     PortfolioSnapshot,
     LogSeal,
+    RegimeModelFitted,
+    ModelRegistered,
+    RiskLimitsScaled,
     OrderTriggered,
     OrderUpdated,
     OrderExpired,

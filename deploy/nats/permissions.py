@@ -49,7 +49,7 @@ PUBLISHES: dict[str, list[str]] = {
               "keel.order.triggered.>", "keel.order.updated.>", "keel.order.expired.>"],
     "portfolio": ["keel.portfolio.>"],
     "notary": ["keel.seal.>"],
-    "regime": ["keel.intel.regime.>"],
+    "regime": ["keel.intel.regime.>", "keel.model.regime.>"],
     "embedder": ["keel.intel.embedding.>"],
     "gateway": ["keel.ctl.halt", "keel.ctl.resume", "keel.order.requested.>",
                 "keel.order.cancel.>"],

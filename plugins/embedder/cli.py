@@ -68,21 +68,25 @@ async def _train(args: argparse.Namespace) -> int:
                         batch_size=args.batch_size, learning_rate=args.lr,
                         threads=args.threads, device=args.device, holdout=args.holdout)
     bar = tqdm(total=args.epochs, desc=f"train {args.kind}", unit="epoch", file=sys.stderr)
+    done = [0]
 
     def progress(epoch: int, batch: int, loss: float) -> None:
-        bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.4f}")
+        if epoch > done[0]:  # a new epoch began: the previous ones are done
+            bar.update(epoch - done[0])
+            done[0] = epoch
+        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
 
     try:
-        result = await asyncio.to_thread(train, series, opts,
-                                         lambda e, b, v: (progress(e, b, v), None)[1])
+        result = await asyncio.to_thread(train, series, opts, progress)
     finally:
-        bar.update(args.epochs)
+        bar.update(args.epochs - done[0])
         bar.close()
     version = 0 if args.no_register else await next_version(config, args.name)
     plot = Path(args.plot) if args.plot else (
         Path(config.data_dir) / "models" / f"{args.name}-{version}-loss.png")
     loss_curve_png(result.train_loss, result.val_loss, plot,
-                   title=f"{args.name}:{version} ({args.kind}, window {args.window})")
+                   title=f"{args.name}:{version if version else 'not registered'} "
+                   f"({args.kind}, window {args.window})")
     if args.out:
         Path(args.out).write_bytes(result.model.to_bytes())
     print(f"held-out loss {result.heldout_loss:.6f} (train {result.train_loss[-1]:.6f}) over "
@@ -174,8 +178,9 @@ def parse_time(text: str | None) -> int | None:
 
 
 async def _similar(args: argparse.Namespace) -> int:
+    from kernel.registry import database_url
+
     from .config import EmbedderConfig, parse_model_ref
-    from .database import resolve_database_url
     from .horizons import parse_horizon
     from .report import print_similar
     from .search import similar
@@ -189,16 +194,16 @@ async def _similar(args: argparse.Namespace) -> int:
     at = parse_time(args.at)
     name, version = parse_model_ref(args.model) if args.model else (None, None)
     horizons = [h for h in args.horizon.split(",") if h] if args.horizon else None
-    store = await EmbeddingStore.connect(resolve_database_url(config.database_url,
-                                                              config.data_dir), cfg.store)
-    try:
-        report = await similar(store, instrument=args.instrument, at=at, k=args.k, model=name,
-                               model_version=version, horizons=horizons,
-                               exclusion_ns=parse_horizon(args.exclude).ns if args.exclude
-                               else (parse_horizon(cfg.exclusion).ns if cfg.exclusion else None),
-                               any_instrument=args.any_instrument)
-    finally:
-        await store.close()
+    exclusion = args.exclude or cfg.exclusion
+    async with database_url(config) as url:
+        store = await EmbeddingStore.connect(url, cfg.store)
+        try:
+            report = await similar(store, instrument=args.instrument, at=at, k=args.k,
+                                   model=name, model_version=version, horizons=horizons,
+                                   exclusion_ns=parse_horizon(exclusion).ns if exclusion
+                                   else None, any_instrument=args.any_instrument)
+        finally:
+            await store.close()
     if args.json:
         print(json.dumps(report))
     else:

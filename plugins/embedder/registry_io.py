@@ -38,7 +38,7 @@ def model_event(*, name: str, version: int, model: EmbeddingModel, parameters: d
         data_start_ts=data_start_ts, data_end_ts=data_end_ts, data_hash=data_hash,
         metrics=json.dumps(metrics, sort_keys=True), weights=weights,
         weights_sha256=model.sha256(),
-        libraries={"torch": torch.__version__, "numpy": numpy.__version__})
+        libraries={"torch": str(torch.__version__), "numpy": str(numpy.__version__)})
     return ModelRegistered(id=IdSource(PRODUCER).natural(name, version), ts=ts,
                            producer=PRODUCER, card=card)
 

@@ -16,24 +16,25 @@ from typing import Any, Protocol
 import asyncpg
 
 from contracts import CorrelationGraphComputed, RegimeInferred
+from kernel.registry import Migration, apply_migrations
 
 __all__ = ["AssetCorrelation", "GraphStore", "PostgresGraphStore", "open_graph_store"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS keel_graph_assets (
+MIGRATIONS = (Migration(1, "correlation graph tables", """
+CREATE TABLE keel_graph_assets (
     id text NOT NULL, window_bars integer NOT NULL, community integer NOT NULL,
     centrality double precision NOT NULL, as_of_ts bigint NOT NULL,
     PRIMARY KEY (id, window_bars));
-CREATE TABLE IF NOT EXISTS keel_graph_correlations (
+CREATE TABLE keel_graph_correlations (
     asset text NOT NULL, other text NOT NULL, window_bars integer NOT NULL,
     correlation double precision NOT NULL, observations integer NOT NULL,
     as_of_ts bigint NOT NULL, PRIMARY KEY (asset, other, window_bars));
-CREATE TABLE IF NOT EXISTS keel_graph_regimes (
+CREATE TABLE keel_graph_regimes (
     name text PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS keel_graph_asset_regimes (
+CREATE TABLE keel_graph_asset_regimes (
     asset text PRIMARY KEY, regime text NOT NULL REFERENCES keel_graph_regimes (name),
     probability double precision NOT NULL, model text NOT NULL, as_of_ts bigint NOT NULL);
-"""
+"""),)
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,12 @@ class PostgresGraphStore:
     async def connect(cls, url: str) -> PostgresGraphStore:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         assert pool is not None
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('keel:migrations'))")
-            await conn.execute(_SCHEMA)
+        try:
+            async with pool.acquire() as conn:
+                await apply_migrations(conn, "graph", MIGRATIONS)
+        except BaseException:
+            await pool.close()
+            raise
         return cls(pool)
 
     async def apply_graph(self, event: CorrelationGraphComputed) -> None:

@@ -17,32 +17,33 @@ from typing import Any
 import asyncpg
 
 from contracts import Event, PluginStarted, PluginStopped, StrategyBacktested, StrategyRegistered
+from kernel.registry import Migration, apply_migrations
 
 __all__ = ["StrategyStore", "params_hash"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS keel_strategies (
+MIGRATIONS = (Migration(1, "strategy registry tables", """
+CREATE TABLE keel_strategies (
     strategy text NOT NULL, version text NOT NULL, code_hash text NOT NULL,
     description text NOT NULL, distribution text NOT NULL, default_params jsonb NOT NULL,
     registered_ts bigint NOT NULL, event_id text NOT NULL,
     PRIMARY KEY (strategy, version, code_hash));
-CREATE TABLE IF NOT EXISTS keel_strategy_params (
+CREATE TABLE keel_strategy_params (
     strategy text NOT NULL, params_hash text NOT NULL, params jsonb NOT NULL,
     first_seen_ts bigint NOT NULL, source text NOT NULL,
     PRIMARY KEY (strategy, params_hash));
-CREATE TABLE IF NOT EXISTS keel_strategy_backtests (
+CREATE TABLE keel_strategy_backtests (
     event_id text PRIMARY KEY, strategy text NOT NULL, version text NOT NULL,
     code_hash text NOT NULL, params_hash text NOT NULL, data_file text NOT NULL,
     data_sha256 text NOT NULL, data_start_ts bigint NOT NULL, data_end_ts bigint NOT NULL,
     bars integer NOT NULL, summary jsonb NOT NULL, ts bigint NOT NULL);
-CREATE INDEX IF NOT EXISTS keel_strategy_backtests_strategy
+CREATE INDEX keel_strategy_backtests_strategy
     ON keel_strategy_backtests (strategy, ts);
-CREATE TABLE IF NOT EXISTS keel_plugin_deployments (
+CREATE TABLE keel_plugin_deployments (
     plugin text NOT NULL, node text NOT NULL, started_ts bigint NOT NULL,
     version text NOT NULL, config_hash text NOT NULL, params_hash text NOT NULL,
     resumed_from_seq bigint NOT NULL, stopped_ts bigint, stop_reason text,
     PRIMARY KEY (plugin, node, started_ts));
-"""
+"""),)
 
 
 def params_hash(params_json: str) -> str:
@@ -60,9 +61,12 @@ class StrategyStore:
     async def connect(cls, url: str) -> StrategyStore:
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         assert pool is not None
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('keel:migrations'))")
-            await conn.execute(_SCHEMA)
+        try:
+            async with pool.acquire() as conn:
+                await apply_migrations(conn, "strategies", MIGRATIONS)
+        except BaseException:
+            await pool.close()
+            raise
         return cls(pool)
 
     async def close(self) -> None:

@@ -51,6 +51,8 @@ PUBLISHES: dict[str, list[str]] = {
     "notary": ["keel.seal.>"],
     "regime": ["keel.intel.regime.>", "keel.model.regime.>"],
     "embedder": ["keel.intel.embedding.>"],
+    "graph": ["keel.intel.graph.>"],
+    "strategy_registry": ["keel.strategy.registered.>"],
     "gateway": ["keel.ctl.halt", "keel.ctl.resume", "keel.order.requested.>",
                 "keel.order.cancel.>"],
 }

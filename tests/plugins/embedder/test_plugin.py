@@ -68,3 +68,32 @@ async def test_the_embed_query_answers_the_latest_state(series: RegimeSeries,
     answer = await h.plugin("embedder").queries()["embed"]({"instrument": "SYN", "at": None})
     last = h.outputs(EmbeddingComputed)[-1]
     assert answer["ts"] == last.ts and answer["vector"] == last.vector
+
+
+async def test_keel_project_rebuild_embeddings_from_a_log_file(
+        tmp_path: Path, series: RegimeSeries, tiny_model: EmbeddingModel, db_url: str,
+        monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from kernel.cli import main
+    from plugins.embedder.store import EmbeddingStore
+
+    h = await _run(series.bars[:150], tiny_model)
+    path = tmp_path / "run.keellog"
+    with LogWriter(path) as w:
+        for d in h.bus.messages():
+            w.write_delivery(d, d.data or (encode(d.event) if d.event is not None else b""))
+    monkeypatch.setenv("KEEL_DATABASE_URL", db_url)
+    monkeypatch.setenv("KEEL_DATA_DIR", str(tmp_path / "keel"))
+    code = await asyncio.to_thread(main, ["project", "rebuild", "embeddings", "--log-file",
+                                          str(path)])
+    n = len(h.outputs(EmbeddingComputed))
+    assert code == 0 and f"{n} states" in capsys.readouterr().out
+    store = await EmbeddingStore.connect(db_url)
+    try:
+        assert await store.count() == n
+    finally:
+        await store.close()
+    assert await asyncio.to_thread(main, ["project", "rebuild", "nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown projection 'nonsense'" in err and "embeddings" in err and "graph" in err

@@ -97,3 +97,36 @@ async def test_keel_project_rebuild_embeddings_from_a_log_file(
     assert await asyncio.to_thread(main, ["project", "rebuild", "nonsense"]) == 2
     err = capsys.readouterr().err
     assert "unknown projection 'nonsense'" in err and "embeddings" in err and "graph" in err
+
+
+async def test_the_similar_query_answers_from_the_vector_store(
+        series: RegimeSeries, tiny_model: EmbeddingModel, db_url: str) -> None:
+    from plugins.embedder.projection import rebuild
+    from plugins.embedder.settings import StoreSettings
+    from plugins.embedder.store import EmbeddingStore
+
+    h = Harness([Embedder], config={"embedder": {"model": "emb", "database_url": db_url,
+                                                 "store": {"horizons": ["30m", "1h"]}}})
+    async with h:
+        await h.feed([registered(tiny_model), *series.bars[:400]])
+        store = await EmbeddingStore.connect(db_url, StoreSettings(horizons=["30m", "1h"]))
+        try:
+            await rebuild(store, h.events())
+        finally:
+            await store.close()
+        at = h.outputs(EmbeddingComputed)[-1].ts
+        queries = h.plugin("embedder").queries()
+        report = await queries["similar"]({"instrument": "SYN", "at": at, "k": 10,
+                                           "horizons": ["30m", "1h"]})
+        state = await queries["embed"]({"instrument": "SYN", "at": at - 60 * 10**9})
+        for bad, field in (({"at": at}, "instrument"), ({"instrument": "SYN", "k": 0}, "k"),
+                           ({"instrument": "SYN", "at": "soon"}, "at")):
+            try:
+                await queries["similar"](bad)
+            except ValueError as exc:
+                assert str(exc).startswith(field)
+            else:
+                raise AssertionError(f"{bad} was accepted")
+    assert len(report["analogs"]) == 10 and set(report["distribution"]) == {"30m", "1h"}
+    assert all(a["ts"] < at for a in report["analogs"])
+    assert state["ts"] == at - 60 * 10**9 and len(state["vector"]) == 128

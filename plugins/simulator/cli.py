@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from kernel.bars import FORMATS
@@ -246,7 +247,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         print_summary(summary)
         if args.report:
-            print(f"report: {args.report}/report.html")
+            print(f"report: {Path(args.report) / 'report.html'}")
     if args.record:
         from kernel.cli import run_async
 
@@ -258,7 +259,6 @@ async def _record(args: argparse.Namespace, kwargs: dict[str, Any], bars: Any,
                   summary: dict[str, Any]) -> int:
     """Log the backtest as ``StrategyBacktested`` for the strategy registry."""
     import hashlib
-    from pathlib import Path
 
     from contracts import StrategyBacktested
     from kernel import IdSource, LiveClock, PluginHost, code_hash, load_config

@@ -11,8 +11,10 @@ from .orders import (
     ContingencyType,
     OrderRequested,
     OrderType,
+    Side,
     TimeInForce,
 )
+from .venue_contracts import ContractBasis, ContractTerms
 
 __all__ = ["list_ids", "order_problem"]
 
@@ -54,7 +56,50 @@ def order_problem(req: OrderRequested) -> str | None:
                     f"not {kind}")
         if tif in (TimeInForce.IOC, TimeInForce.FOK):
             return f"post_only orders rest; {tif} never does"
+    if req.contract is not None:
+        problem = _contract_problem(req, req.contract)
+        if problem is not None:
+            return problem
     return _list_problem(req)
+
+
+def _contract_problem(req: OrderRequested, c: ContractTerms) -> str | None:
+    """The rules of ``OrderRequested.contract`` (Deriv's ``proposal`` rules)."""
+    if req.side is not Side.BUY:
+        return ("a contract is bought (side BUY); sell one back with a "
+                "ContractActionRequested (action SELL)")
+    if req.qty != 1:
+        return f"an order buys one contract: qty must be 1, got {req.qty}"
+    if not c.amount > 0:
+        return f"contract.amount must be > 0, got {c.amount}"
+    if c.contract_type.is_multiplier:
+        if c.multiplier is None or not c.multiplier > 0:
+            return f"a {c.contract_type} contract needs contract.multiplier > 0"
+        if c.basis is not ContractBasis.STAKE:
+            return f"a {c.contract_type} contract is bought by stake (contract.basis 'stake')"
+        if c.duration is not None or c.duration_unit is not None or c.date_expiry is not None:
+            return f"a {c.contract_type} contract has no duration or date_expiry"
+        for name in ("take_profit", "stop_loss"):
+            value = getattr(c, name)
+            if value is not None and not value > 0:
+                return f"contract.{name} must be > 0, got {value}"
+        return None
+    for name in ("multiplier", "take_profit", "stop_loss", "cancellation"):
+        if getattr(c, name) is not None:
+            return f"contract.{name} is only for multiplier contracts (MULTUP, MULTDOWN)"
+    if c.duration is None and c.date_expiry is None:
+        return f"a {c.contract_type} contract needs contract.duration (+ duration_unit) " \
+               "or contract.date_expiry"
+    if c.duration is not None:
+        if c.date_expiry is not None:
+            return "give contract.duration or contract.date_expiry, not both"
+        if not c.duration > 0:
+            return f"contract.duration must be > 0, got {c.duration}"
+        if c.duration_unit is None:
+            return "contract.duration needs contract.duration_unit (t, s, m, h, d)"
+    elif c.duration_unit is not None:
+        return "contract.duration_unit is only used with contract.duration"
+    return None
 
 
 def _list_problem(req: OrderRequested) -> str | None:

@@ -31,11 +31,20 @@ from .system import (
     TimerFired,
 )
 from .venue import (
+    BalanceCorrected,
     ContractOffered,
     InstrumentListed,
     VenueLinkChanged,
     VenueMessage,
+    VenueReconciled,
     VenueRequest,
+)
+from .venue_contracts import (
+    ContractActionRejected,
+    ContractActionRequested,
+    ContractAdopted,
+    ContractSettled,
+    ContractUpdated,
 )
 
 __all__ = ["EVENT_TYPES", "AnyEvent", "event_type", "tag_of"]
@@ -72,6 +81,13 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     VenueLinkChanged,
     InstrumentListed,
     ContractOffered,
+    ContractUpdated,
+    ContractSettled,
+    ContractAdopted,
+    ContractActionRequested,
+    ContractActionRejected,
+    BalanceCorrected,
+    VenueReconciled,
 )
 
 AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007

@@ -68,7 +68,7 @@ class Sub:
 class Conn:
     """One client connection."""
 
-    ws: ServerConnection
+    ws: ServerConnection | None
     kind: str  # legacy | options
     account: Account | None = None
     subs: dict[str, Sub] = field(default_factory=dict)
@@ -181,8 +181,9 @@ class FakeDeriv(Calls):
         """Cut every open connection without a close frame; how many were cut."""
         n = 0
         for conn in list(self.conns):
-            conn.ws.transport.abort()
-            n += 1
+            if conn.ws is not None:  # a logged connection (``LoggedVenue``) has no socket
+                conn.ws.transport.abort()
+                n += 1
         return n
 
     def close_market(self, symbol: str, closed: bool = True) -> None:
@@ -206,16 +207,25 @@ class FakeDeriv(Calls):
     async def tick(self, symbol: str | None = None, *, quote: Decimal | None = None,
                    epoch: int | None = None) -> int:
         """Move ``symbol`` (every symbol if None) one tick; push every stream it feeds."""
+        last, pushes = self.move(symbol, quote=quote, epoch=epoch)
+        for conn, msg in pushes:
+            await self._send(conn, msg)
+        return last
+
+    def move(self, symbol: str | None = None, *, quote: Decimal | None = None,
+             epoch: int | None = None) -> tuple[int, list[tuple[Conn, dict[str, Any]]]]:
+        """``tick`` without sending: the epoch and the stream messages, per connection."""
         symbols = [symbol] if symbol is not None else list(self.market.symbols)
         last = 0
+        pushes: list[tuple[Conn, dict[str, Any]]] = []
         for sym in symbols:
             if epoch is not None:
                 self._last_epoch[sym] = epoch
             e = epoch if epoch is not None else self.next_epoch(sym)
             price = self.market.move(sym, e, quote)
-            await self._push_symbol(sym, e, price)
+            pushes += self.stream_updates(sym, e, price)
             last = e
-        return last
+        return last, pushes
 
     # -- streams -------------------------------------------------------------
     def new_id(self) -> str:
@@ -253,21 +263,25 @@ class FakeDeriv(Calls):
             data["id"] = sub
         return data
 
-    async def _push_symbol(self, symbol: str, epoch: int, price: Decimal) -> None:
+    def stream_updates(self, symbol: str, epoch: int,
+                       price: Decimal) -> list[tuple[Conn, dict[str, Any]]]:
+        """Settle what the new price settles; the stream messages it makes, in order."""
         for account in self.accounts:
             for c in account.open_contracts():
                 if c.symbol == symbol:
                     c.spot, c.spot_time = price, epoch
                     self._settle(account, c)
+        out: list[tuple[Conn, dict[str, Any]]] = []
         for conn in list(self.conns):
             for sub in list(conn.subs.values()):
                 msg = self._stream_message(conn, sub, symbol, epoch, price)
                 if msg is not None:
-                    await self._send(conn, msg)
+                    out.append((conn, msg))
                 if sub.kind == "poc" and sub.contract_id is not None:
-                    c = conn.account.contracts.get(sub.contract_id) if conn.account else None
-                    if c is not None and not c.is_open:
+                    found = conn.account.contracts.get(sub.contract_id) if conn.account else None
+                    if found is not None and not found.is_open:
                         conn.subs.pop(sub.id, None)  # the final update ends the stream
+        return out
 
     def _stream_message(self, conn: Conn, sub: Sub, symbol: str, epoch: int,
                         price: Decimal) -> dict[str, Any] | None:
@@ -408,6 +422,17 @@ class FakeDeriv(Calls):
         await self._answer(conn, call, req)
 
     async def _answer(self, conn: Conn, call: str, req: dict[str, Any]) -> None:
+        answers, cut = self.handle(conn, call, req)
+        if cut:
+            conn.ws.transport.abort()  # bought, but the answer never leaves
+            return
+        for target, msg in answers:
+            await self._send(target, msg)
+
+    def handle(self, conn: Conn, call: str, req: dict[str, Any]
+               ) -> tuple[list[tuple[Conn, dict[str, Any]]], bool]:
+        """One request, without I/O: the messages to send (to which connection), and
+        whether to cut ``conn`` instead of answering (``drop_buy_response``)."""
         faults = self._faults.get(call)
         try:
             if faults:
@@ -415,27 +440,27 @@ class FakeDeriv(Calls):
             self._rate_check(conn, call)
             out = getattr(self, f"call_{call}")(conn, req)
         except ApiFault as fault:
-            await self._send(conn, error(req, call, fault))
-            return
+            return [(conn, error(req, call, fault))], False
         if call == "buy" and self.drop_buy_response > 0:
             self.drop_buy_response -= 1
             self.dropped_buys.append(out["buy"]["contract_id"])
-            conn.ws.transport.abort()  # bought, but the answer never leaves
-            return
-        for msg in out if isinstance(out, list) else [out]:
-            await self._send(conn, msg)
+            return [], True
+        answers = [(conn, msg) for msg in (out if isinstance(out, list) else [out])]
         if call in ("buy", "sell") and conn.account is not None:
-            await self._push_balance(conn.account)
+            answers += self._balance_pushes(conn.account)
+        return answers, False
 
-    async def _push_balance(self, account: Account) -> None:
+    def _balance_pushes(self, account: Account) -> list[tuple[Conn, dict[str, Any]]]:
+        out = []
         for conn in list(self.conns):
             if conn.account is not account:
                 continue
             for sub in list(conn.subs.values()):
                 if sub.kind == "balance":
-                    await self._send(conn, response(sub.req, "balance", {
+                    out.append((conn, response(sub.req, "balance", {
                         "balance": account.balance, "currency": account.currency,
-                        "id": sub.id, "loginid": account.loginid}, subscription=sub.id))
+                        "id": sub.id, "loginid": account.loginid}, subscription=sub.id)))
+        return out
 
     def _rate_check(self, conn: Conn, call: str) -> None:
         if call == "ping":

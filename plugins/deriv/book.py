@@ -72,6 +72,8 @@ class Action(msgspec.Struct, kw_only=True):
     action: str
     stage: str = "sent"
     req_id: int = 0
+    connection: str = ""
+    unknown_gen: int = 0
 
 
 class Recon(msgspec.Struct, kw_only=True):

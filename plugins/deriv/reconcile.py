@@ -18,8 +18,11 @@ subscribing to the open ones, and ``balance``. Then, in this order:
    price; the oldest such buy first), it *is* that buy: ``OrderFilled``;
    otherwise it was bought outside keel: ``ContractAdopted`` (``external``).
    Either way then ``ContractUpdated`` (open) or ``ContractSettled`` (ended);
-3. a buy whose answer was lost and that no contract matches did not
-   happen: ``OrderRejected`` ``CONNECTION_LOST`` (never a second buy);
+3. a buy whose connection dropped before its answer and that no contract
+   matches did not happen: ``OrderRejected`` ``CONNECTION_LOST`` (never a
+   second buy). A buy that only timed out, on a connection still up, keeps
+   waiting for its answer (a venue answers every request of a live
+   connection); trading resumes meanwhile;
 4. the balance: if it differs from what keel's bookings imply,
    ``BalanceCorrected`` (the first time: the opening balance), itemizing the
    statement's cash movements (deposits, withdrawals...);
@@ -220,21 +223,28 @@ class Reconciling:
             if cid in book.held or cid in book.closed:
                 continue
             outs += self._unknown_contract(r, r.views[cid], lost)
+        waiting = 0
         for order in lost:
+            if order.connection == r.connection:
+                waiting += 1  # sent on this very connection: its answer may still come
+                continue
             r.corrections += 1
             outs.append(self._end(order, RejectCode.CONNECTION_LOST, (
-                f"the buy's answer was lost ({r.why}); reconciliation found no such "
-                "contract at the venue: nothing was bought")))
+                f"the connection the buy went on dropped before its answer ({r.why}); "
+                "reconciliation found no such contract at the venue: nothing was bought")))
         for action in list(book.actions.values()):
-            if action.stage != "unknown":
+            if action.stage != "unknown" or action.unknown_gen >= r.gen:
+                continue
+            if action.contract_id in book.held and action.connection == r.connection:
+                waiting += 1
                 continue
             del book.actions[action.request_id]
             if action.contract_id in book.held:
                 outs.append(self._reject_action(
                     action.account, action.contract_id, ContractAction(action.action),
                     action.request_id, RejectCode.CONNECTION_LOST,
-                    f"the answer to {action.action} was lost; the venue still holds the "
-                    "contract as it was (see the ContractUpdated)"))
+                    f"the connection dropped before {action.action} was answered; the venue "
+                    "still holds the contract as it was (see the ContractUpdated)"))
         outs += self._balance(r)
         newest = max((row.transaction_id for row in r.statement), default=0)
         if newest > book.last_txn_id:
@@ -244,10 +254,13 @@ class Reconciling:
         book.reconciled = True
         book.blocked = ""
         book.reconciliations += 1
+        note = f", {waiting} answer(s) still awaited on this connection" if waiting else ""
         outs.append(self._reconciled(r, ok=True, reason=(
-            f"{r.why}: {r.corrections} correction(s), {len(book.held)} open contract(s)")))
-        if any(o.stage == "unknown" for o in book.orders.values()) or any(
-                a.stage == "unknown" for a in book.actions.values()):
+            f"{r.why}: {r.corrections} correction(s), {len(book.held)} open contract(s)"
+            f"{note}")))
+        if any(o.stage == "unknown" and o.unknown_gen >= r.gen for o in book.orders.values()) \
+                or any(a.stage == "unknown" and a.unknown_gen >= r.gen
+                       for a in book.actions.values()):
             outs += self.start_recon("confirming answers lost during the last reconciliation")
         return outs
 

@@ -348,7 +348,8 @@ class Trading(Reconciling):
         out = self.core.request(req, "action", rid, passthrough={"keel_action": rid})
         book.actions[rid] = Action(request_id=rid, account=ev.account,
                                    contract_id=ev.contract_id, action=str(ev.action),
-                                   req_id=out.fields["req_id"])
+                                   req_id=out.fields["req_id"],
+                                   connection=self.core.state.connection)
         self.core.timers.append((f"action:{rid}",
                                  ev.ts + int(self.config.request_timeout_s * NS)))
         return [out]
@@ -396,7 +397,7 @@ class Trading(Reconciling):
         action = self.book.actions.get(rid)
         if action is None or action.stage != "sent":
             return []
-        action.stage = "unknown"
+        action.stage, action.unknown_gen = "unknown", self.book.recon_gen
         return self.start_recon(f"confirming {action.action} of contract "
                                 f"{action.contract_id}, unanswered")
 
@@ -420,7 +421,8 @@ class Trading(Reconciling):
             elif order.stage == "buy":
                 order.stage, order.unknown_gen = "unknown", book.recon_gen
         for action in book.actions.values():
-            action.stage = "unknown"
+            if action.stage == "sent":
+                action.stage, action.unknown_gen = "unknown", book.recon_gen
         return outs
 
     # -- helpers -----------------------------------------------------------------

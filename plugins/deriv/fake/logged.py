@@ -49,7 +49,8 @@ class LoggedVenue:
         self.ts = 0
         self._n = 0
         self._seen: set[str] = set()
-        #: Answer nothing to the next N ``buy`` requests (the venue still buys).
+        #: Answer nothing to the next N ``buy`` requests (the venue still buys; the
+        #: connection stays up).
         self.lose_buy_answers = 0
 
     # -- the link ----------------------------------------------------------------
@@ -103,10 +104,11 @@ class LoggedVenue:
         self.fake.requests[call] += 1
         if call == "buy" and self.lose_buy_answers > 0:
             self.lose_buy_answers -= 1
-            self.fake.drop_buy_response += 1
+            self.fake.silent_buy_response += 1
         answers, cut = self.fake.handle(conn, call, req)
         if cut:
-            return []  # bought, but the answer is lost
+            self.disconnect_quietly()  # bought, but the connection is cut: no answer
+            return []
         return [self._frame(msg) for target, msg in answers if target is conn]
 
     def tick(self, symbol: str | None = None, *, quote: Decimal | None = None,

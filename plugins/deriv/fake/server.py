@@ -11,6 +11,7 @@ Faults a test can script: ``delays`` (answer a call late, so answers
 overtake each other), ``fail_next`` (answer the next call with an error),
 ``drop_connections`` (cut every connection without a close frame),
 ``drop_buy_response`` (buy, then cut the connection without answering),
+``silent_buy_response`` (buy, and never answer, the connection kept),
 ``idle_timeout`` (close a connection that sent nothing for that long) and
 per-minute rate limits (``RateLimit`` errors). Prices move only when the
 test calls ``tick()`` (or ``run_ticker``), so every run is reproducible.
@@ -114,6 +115,8 @@ class FakeDeriv(Calls):
         self.max_proposal_streams = 0
         self.drop_buy_response = 0
         self.dropped_buys: list[int] = []
+        #: Buy, and answer nothing while keeping the connection (a lost answer).
+        self.silent_buy_response = 0
         self._faults: dict[str, deque[ApiFault]] = {}
         self._otps: dict[str, Account] = {}
         self._used_otps: set[str] = set()
@@ -185,6 +188,13 @@ class FakeDeriv(Calls):
                 conn.ws.transport.abort()
                 n += 1
         return n
+
+    def deposit(self, amount: Decimal, account: int = 0) -> int:
+        """Money paid into (negative: out of) an account outside trading; its transaction id."""
+        txn = self.next_txn()
+        self.accounts[account].move_cash("deposit" if amount > 0 else "withdrawal", amount,
+                                         txn, self.now())
+        return txn
 
     def close_market(self, symbol: str, closed: bool = True) -> None:
         self.market.symbols[symbol].open = not closed
@@ -445,6 +455,10 @@ class FakeDeriv(Calls):
             self.drop_buy_response -= 1
             self.dropped_buys.append(out["buy"]["contract_id"])
             return [], True
+        if call == "buy" and self.silent_buy_response > 0:
+            self.silent_buy_response -= 1
+            self.dropped_buys.append(out["buy"]["contract_id"])
+            return [], False
         answers = [(conn, msg) for msg in (out if isinstance(out, list) else [out])]
         if call in ("buy", "sell") and conn.account is not None:
             answers += self._balance_pushes(conn.account)

@@ -176,6 +176,8 @@ class PortfolioCore:
             book.turnover += abs(notional)
         if fill:
             book.fills += 1
+        else:
+            pos.fills -= 1  # apply_fill counted it; a settlement or adoption is not a fill
         if effect.closed_trade:
             book.trades_closed += 1
             if effect.trade_pnl > 0:

@@ -91,6 +91,7 @@ def test_a_contract_is_its_own_position_from_stake_to_settlement(instrument: str
     assert (snap.cash, snap.equity, snap.realized_pnl, snap.unrealized_pnl) == (
         D("1009.50"), D("1009.50"), D("9.50"), 0)
     assert snap.fills == 1, "a settlement is not a fill"
+    assert book.positions[contract_key("deriv", "101")].fills == 1
     assert book.trades_closed == 1 and book.trades_won == 1
     check_identity(c)
 

@@ -146,7 +146,8 @@ class Reconciling:
             r.portfolio = [str(c.contract_id) for c in msg.portfolio.contracts]
         elif isinstance(msg, StatementMsg) and msg.statement is not None:
             rows = msg.statement.transactions
-            r.statement += rows
+            known = {row.transaction_id for row in r.statement}
+            r.statement += [row for row in rows if row.transaction_id not in known]
             if what != "statement:first" and len(rows) >= STATEMENT_PAGE:
                 offset = int(what.split(":")[1]) + len(rows)
                 outs.append(self._ask(r, rq.statement(

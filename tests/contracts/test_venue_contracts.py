@@ -154,10 +154,10 @@ def _events() -> list[Event]:
 def test_contract_events_round_trip_exactly_on_their_subjects(event: Event) -> None:
     assert decode(encode(event)) == event
     assert encode(decode(encode(event))) == encode(event)
-    assert event.subject().startswith("keel.") and "acct" in event.subject() \
+    assert (event.subject().startswith("keel.") and "acct" in event.subject()) \
         or event.subject() == "keel.venue.reconciled.deriv"
 
 
 def test_a_settlement_states_its_profit() -> None:
-    s = [e for e in _events() if isinstance(e, ContractSettled)][0]
+    s = next(e for e in _events() if isinstance(e, ContractSettled))
     assert s.profit == D("5.31")

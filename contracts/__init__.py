@@ -5,9 +5,22 @@ This package imports only the standard library and msgspec.
 
 from .base import SCHEMA_HEADER, SCHEMA_VERSION, Event, Money, Price, Quantity, Symbol
 from .codec import DecodeError, decode, encode, to_builtins
-from .control import Halt, Resume, RiskBreach, TradingState, TradingStateChanged
+from .control import (
+    Halt,
+    Resume,
+    RiskBreach,
+    RiskLimitsScaled,
+    TradingState,
+    TradingStateChanged,
+)
 from .integrity import LogSeal, chain_hash, message_digest
-from .intelligence import EmbeddingComputed, RegimeInferred
+from .intelligence import (
+    EmbeddingComputed,
+    ModelCard,
+    ModelRegistered,
+    RegimeInferred,
+    RegimeModelFitted,
+)
 from .market import Bar, Tick
 from .order_rules import list_ids, order_problem
 from .orders import (
@@ -107,6 +120,8 @@ __all__ = [
     "InstrumentListed",
     "LinkState",
     "LogSeal",
+    "ModelCard",
+    "ModelRegistered",
     "Money",
     "OrderAccepted",
     "OrderCancelled",
@@ -126,8 +141,10 @@ __all__ = [
     "Price",
     "Quantity",
     "RegimeInferred",
+    "RegimeModelFitted",
     "Resume",
     "RiskBreach",
+    "RiskLimitsScaled",
     "Side",
     "Symbol",
     "Tick",

@@ -34,11 +34,13 @@ __all__ = [
 #: 2: ``OrderRequested.operator``, ``CancelRequested.operator``.
 #: 3: order types, time in force, contingent lists (``OrderRequested`` fields,
 #: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
-#: 4: contracts sold by a venue (``OrderRequested.contract``, ``OrderFilled.position_id``,
+#: 4: ``RegimeInferred`` confidence, model_version, labels; ``RegimeModelFitted``,
+#: ``ModelRegistered``; ``RiskLimitsScaled``.
+#: 5: contracts sold by a venue (``OrderRequested.contract``, ``OrderFilled.position_id``,
 #: ``Position.position_id``, ``ContractUpdated``, ``ContractSettled``, ``ContractAdopted``,
 #: ``ContractActionRequested``, ``ContractActionRejected``), ``BalanceCorrected``,
 #: ``VenueReconciled``.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

@@ -162,7 +162,7 @@ class OrderRequested(Event, frozen=True, kw_only=True, tag="order.requested"):
     parent_order_id: Symbol | None = None
     #: The orders this one is linked to (OTO: its children; OCO/OUO: its siblings).
     linked_order_ids: list[Symbol] = []
-    # -- schema 4 -------------------------------------------------------------
+    # -- schema 5 -------------------------------------------------------------
     #: At a venue that sells contracts (Deriv): the contract this order buys
     #: (``qty`` 1, ``side`` BUY). ``None``: units of ``instrument``.
     contract: ContractTerms | None = None
@@ -261,7 +261,7 @@ class OrderFilled(Event, frozen=True, kw_only=True, tag="order.filled"):
     cum_qty: Quantity
     leaves_qty: Quantity
     currency: str = "USD"
-    # -- schema 4 -------------------------------------------------------------
+    # -- schema 5 -------------------------------------------------------------
     #: The venue's position this fill opened, when it is not the account's netting
     #: position in ``instrument``: a contract bought at Deriv (its contract id).
     position_id: str | None = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Union
 
 from .base import Event
-from .control import Halt, Resume, RiskBreach, TradingStateChanged
+from .control import Halt, Resume, RiskBreach, RiskLimitsScaled, TradingStateChanged
 from .integrity import LogSeal
-from .intelligence import EmbeddingComputed, RegimeInferred
+from .intelligence import EmbeddingComputed, ModelRegistered, RegimeInferred, RegimeModelFitted
 from .market import Bar, Tick
 from .orders import (
     CancelRequested,
@@ -73,6 +73,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     EmbeddingComputed,
     PortfolioSnapshot,
     LogSeal,
+    RegimeModelFitted,
+    ModelRegistered,
+    RiskLimitsScaled,
     OrderTriggered,
     OrderUpdated,
     OrderExpired,

@@ -26,6 +26,13 @@ from .instruments import InstrumentSpec, spec_for
 from .memory_bus import MemoryBus
 from .nats_bus import BusUnavailableError, NatsBus, server_urls
 from .plugin import Context, NoConfig, Plugin, Query
+from .registry import (
+    ModelNotFoundError,
+    ModelRecord,
+    ModelRegistry,
+    ModelVersionConflictError,
+    open_registry,
+)
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
@@ -52,6 +59,10 @@ __all__ = [
     "KeelError",
     "LiveClock",
     "MemoryBus",
+    "ModelNotFoundError",
+    "ModelRecord",
+    "ModelRegistry",
+    "ModelVersionConflictError",
     "NatsBus",
     "NoConfig",
     "NotConfirmedError",
@@ -74,6 +85,7 @@ __all__ = [
     "hookimpl",
     "load_bars",
     "load_config",
+    "open_registry",
     "order_chain",
     "plugin_rng",
     "publish_confirmed",

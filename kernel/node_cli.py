@@ -107,9 +107,16 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
         node = Node(config, host, chosen, bus, buses=buses)
         node.install_signal_handlers()
         await node.start()
+        # The model registry follows the log wherever a database is at hand.
+        from .registry.commands import follow_if_database
+
+        projection = await follow_if_database(config, bus)
         print(f"keel: running {', '.join(chosen)} (Ctrl-C to stop)", flush=True)
         await node.wait()
         await node.stop()
+        if projection is not None:
+            await projection[0].stop()
+            await projection[1].close()
     return 0
 
 

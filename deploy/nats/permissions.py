@@ -53,7 +53,7 @@ PUBLISHES: dict[str, list[str]] = {
               "keel.order.cancelled.>", "keel.contract.updated.>", "keel.contract.settled.>",
               "keel.contract.adopted.>", "keel.contract.action_rejected.>"],
     "notary": ["keel.seal.>"],
-    "regime": ["keel.intel.regime.>"],
+    "regime": ["keel.intel.regime.>", "keel.model.regime.>"],
     "embedder": ["keel.intel.embedding.>"],
     "gateway": ["keel.ctl.halt", "keel.ctl.resume", "keel.order.requested.>",
                 "keel.order.cancel.>"],

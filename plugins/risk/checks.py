@@ -44,11 +44,23 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_orders_per_window: int | None
 
     @classmethod
-    def of(cls, config: RiskConfig, order: OrderRequested) -> Limits:
+    def of(cls, config: RiskConfig, order: OrderRequested,
+           scale: Decimal | None = None) -> Limits:
+        """``scale`` (the instrument's market-regime scale) multiplies the size limits."""
+        return cls.for_instrument(config, order.instrument, scale)
+
+    @classmethod
+    def for_instrument(cls, config: RiskConfig, instrument: str,
+                       scale: Decimal | None = None) -> Limits:
+        qty = config.max_order_qty
+        position = config.position_limits.get(instrument, config.max_position)
+        if scale is not None:
+            qty = None if qty is None else qty * scale
+            position = None if position is None else position * scale
         return cls(
-            max_order_qty=config.max_order_qty,
+            max_order_qty=qty,
             max_order_notional=config.max_order_notional,
-            max_position=config.position_limits.get(order.instrument, config.max_position),
+            max_position=position,
             max_gross_exposure=config.max_gross_exposure,
             max_open_orders=config.max_open_orders,
             max_orders_per_window=config.max_orders_per_window,
@@ -132,7 +144,7 @@ def check_order(
     if state.trading is TradingState.REDUCING and not reducing:
         return Denial(code=Code.REDUCING_ONLY,
                       detail="trading state is REDUCING: only orders that shrink a position pass")
-    lim = Limits.of(config, order)
+    lim = Limits.of(config, order, state.regime_scale.get(order.instrument))
     if lim.max_order_qty is not None and order.qty > lim.max_order_qty:
         return Denial(code=Code.MAX_ORDER_QTY, detail="order quantity above max_order_qty",
                       limit=str(lim.max_order_qty), value=str(order.qty))

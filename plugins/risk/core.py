@@ -27,8 +27,10 @@ from contracts import (
     OrderRequested,
     OrderUpdated,
     PortfolioSnapshot,
+    RegimeInferred,
     Resume,
     RiskBreach,
+    RiskLimitsScaled,
     Side,
     Tick,
     TradingState,
@@ -36,7 +38,7 @@ from contracts import (
 )
 
 from .buying_power import account_cash
-from .checks import Denial, check_order, is_exit, order_price
+from .checks import Denial, Limits, check_order, is_exit, order_price
 from .codes import Code
 from .config import RiskConfig
 from .contracts import apply_contract_event, contract_multiplier, hold_contract
@@ -46,6 +48,7 @@ __all__ = ["DAY_NS", "RiskEngine"]
 
 DAY_NS = 86_400 * 1_000_000_000
 _TWO = Decimal(2)
+_ONE = Decimal(1)
 
 Make = Callable[..., Any]
 
@@ -94,7 +97,28 @@ class RiskEngine:
                                                   else ""), out)
         elif isinstance(event, Resume):
             self._resume(event, out)
+        elif isinstance(event, RegimeInferred):
+            self._on_regime(event, out)
         return out
+
+    # -- market regimes --------------------------------------------------------
+    def _on_regime(self, regime: RegimeInferred, out: list[Event]) -> None:
+        """Scale the instrument's size limits for its regime; log each change."""
+        rule, scale = self.config.scale_for(regime.label)
+        scales = self.state.regime_scale
+        previous = scales.get(regime.instrument, _ONE)
+        if scale == previous:
+            return
+        if scale == _ONE:
+            del scales[regime.instrument]
+        else:
+            scales[regime.instrument] = scale
+        lim = Limits.for_instrument(self.config, regime.instrument, scales.get(regime.instrument))
+        out.append(self.make(
+            RiskLimitsScaled, instrument=regime.instrument, regime=regime.regime,
+            label=regime.label, scale=scale, previous_scale=previous, rule=rule,
+            max_position=lim.max_position, max_order_qty=lim.max_order_qty,
+            model=regime.model, model_version=regime.model_version))
 
     # -- orders ----------------------------------------------------------------
     def _on_request(self, order: OrderRequested, out: list[Event]) -> None:

@@ -50,6 +50,8 @@ class RiskPlugin(Plugin):
         ]
         if cfg.max_daily_loss is not None:
             subjects.append("keel.portfolio.snapshot.>")
+        if cfg.regime_scale:
+            subjects.append("keel.intel.regime.>")
         if cfg.needs_prices:
             # Only read market data when a limit values orders at market prices:
             # bars are the bulk of a backtest's log.

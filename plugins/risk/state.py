@@ -113,6 +113,8 @@ class RiskState(msgspec.Struct, kw_only=True):
     #: Contingent lists with a member risk rejected: list id -> that member, oldest
     #: first; bounded by ``keep_decided_ids``.
     rejected_lists: dict[str, str] = {}
+    #: Limit scale per instrument from its market regime (``regime_scale``); absent: 1.
+    regime_scale: dict[str, Decimal] = {}
 
     def __post_init__(self) -> None:
         # An OrderedDict at run time: it drops its oldest key in O(1), where a

@@ -85,6 +85,9 @@ def add_backtest_args(p: argparse.ArgumentParser, *, data_required: bool = True)
                    "100000)")
     p.add_argument("--pipeline", default=",".join(DEFAULT_PIPELINE),
                    help=f"plugins behind the strategy (default {','.join(DEFAULT_PIPELINE)})")
+    p.add_argument("--plugins", default="", metavar="NAME,...",
+                   help="more plugins to run beside the pipeline, e.g. regime (their outputs "
+                   "reach the strategy and the pipeline as live)")
     p.add_argument("--seed", type=int, default=None, help="default: keel.toml's seed")
     p.add_argument("--keep-going", action="store_true",
                    help="on a plugin exception retry and dead-letter as live does, and go on "
@@ -106,10 +109,16 @@ def backtest_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "fee_bps": args.fees,
         "slippage_bps": args.slippage,
         "initial_cash": args.initial_cash,
-        "pipeline": [p for p in args.pipeline.split(",") if p],
+        "pipeline": _pipeline(args),
         "seed": args.seed,
         "keep_going": args.keep_going,
     }
+
+
+def _pipeline(args: argparse.Namespace) -> list[str]:
+    """``--plugins`` first (e.g. regime), then ``--pipeline``; each name once."""
+    names = [p for p in (*args.plugins.split(","), *args.pipeline.split(",")) if p]
+    return list(dict.fromkeys(names))
 
 
 def load_cli_data(args: argparse.Namespace, config: Any) -> Any:

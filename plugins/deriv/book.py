@@ -6,6 +6,7 @@ sets) keep iteration, and so every output, in a deterministic order.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from decimal import Decimal
 
 import msgspec
@@ -124,3 +125,11 @@ class TradingBook(msgspec.Struct, kw_only=True):
     book_balance: Decimal | None = None
     last_txn_id: int = 0
     last_txn_time: int = 0
+
+    def __post_init__(self) -> None:
+        # OrderedDicts at run time: the bounded tables drop their oldest key in O(1)
+        # (a dict scans past every key already deleted from its front). Snapshots
+        # stay plain maps.
+        self.accepted = OrderedDict(self.accepted)
+        self.finished = OrderedDict(self.finished)
+        self.closed = OrderedDict(self.closed)

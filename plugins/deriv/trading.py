@@ -83,7 +83,7 @@ def remember(table: dict[str, Any], key: str, value: Any = None) -> None:
     """Add ``key`` to a bounded, oldest-first table."""
     table[key] = value
     while len(table) > KEEP_FINISHED:
-        del table[next(iter(table))]
+        table.popitem(last=False)  # type: ignore[call-arg]  # an OrderedDict (book.py)
 
 
 class Trading(Reconciling):

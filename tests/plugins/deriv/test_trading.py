@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal as D
 from typing import Any
 
+import msgspec
 import pytest
 
 from contracts import (
@@ -297,3 +298,18 @@ async def test_contract_actions_refused_with_their_codes(rig: Rig) -> None:
     await rig.feed([act("a5", cid, ContractAction.SELL)])
     (settled,) = rig.out(ContractSettled)
     assert settled.reason == "sold back (a5)" and settled.contract_id == cid
+
+
+def test_finished_ids_are_remembered_up_to_a_bound_oldest_forgotten(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugins.deriv import trading
+    from plugins.deriv.book import TradingBook
+
+    monkeypatch.setattr(trading, "KEEP_FINISHED", 2)
+    book = TradingBook()
+    for coid in ("a", "b", "c"):
+        trading.remember(book.finished, coid)
+    assert list(book.finished) == ["b", "c"]
+    again = msgspec.msgpack.decode(msgspec.msgpack.encode(book), type=TradingBook)
+    trading.remember(again.finished, "d")
+    assert list(again.finished) == ["c", "d"], "still bounded after a snapshot round trip"

@@ -22,7 +22,7 @@ from .intelligence import (
     RegimeModelFitted,
 )
 from .market import Bar, Tick
-from .order_rules import list_ids, order_problem
+from .order_rules import OrderFault, list_ids, order_fault, order_problem
 from .orders import (
     CONDITIONAL_TYPES,
     LIMIT_TYPES,
@@ -126,6 +126,7 @@ __all__ = [
     "OrderAccepted",
     "OrderCancelled",
     "OrderExpired",
+    "OrderFault",
     "OrderFilled",
     "OrderRejected",
     "OrderRequested",
@@ -165,6 +166,7 @@ __all__ = [
     "health_subject",
     "list_ids",
     "message_digest",
+    "order_fault",
     "order_problem",
     "query_subject",
     "subject_for",

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from kernel.bars import FORMATS
@@ -246,7 +247,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         print_summary(summary)
         if args.report:
-            print(f"report: {args.report}/report.html")
+            print(f"report: {Path(args.report) / 'report.html'}")
     return {"OK": 0, "FAILED": 1, "INTERRUPTED": 130}[summary["status"]]
 
 

@@ -161,3 +161,15 @@ def test_contract_events_round_trip_exactly_on_their_subjects(event: Event) -> N
 def test_a_settlement_states_its_profit() -> None:
     s = next(e for e in _events() if isinstance(e, ContractSettled))
     assert s.profit == D("5.31")
+
+
+def test_a_broken_contract_rule_names_its_field() -> None:
+    from contracts import order_fault
+
+    cases = {"side": req(terms(), side=Side.SELL), "qty": req(terms(), qty=D(2)),
+             "contract.multiplier": req(mult(multiplier=None)),
+             "contract.duration_unit": req(terms(duration_unit=None)),
+             "contract.take_profit": req(terms(take_profit=D(1)))}
+    for field, order in cases.items():
+        fault = order_fault(order)
+        assert fault is not None and fault.field == field, (field, fault)

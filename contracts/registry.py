@@ -38,11 +38,20 @@ from .system import (
     TimerFired,
 )
 from .venue import (
+    BalanceCorrected,
     ContractOffered,
     InstrumentListed,
     VenueLinkChanged,
     VenueMessage,
+    VenueReconciled,
     VenueRequest,
+)
+from .venue_contracts import (
+    ContractActionRejected,
+    ContractActionRequested,
+    ContractAdopted,
+    ContractSettled,
+    ContractUpdated,
 )
 
 __all__ = ["EVENT_TYPES", "AnyEvent", "event_type", "tag_of"]
@@ -83,6 +92,13 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     VenueLinkChanged,
     InstrumentListed,
     ContractOffered,
+    ContractUpdated,
+    ContractSettled,
+    ContractAdopted,
+    ContractActionRequested,
+    ContractActionRejected,
+    BalanceCorrected,
+    VenueReconciled,
     StrategyRegistered,
     StrategyBacktested,
 )

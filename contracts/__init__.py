@@ -15,6 +15,8 @@ from .control import (
 )
 from .integrity import LogSeal, chain_hash, message_digest
 from .intelligence import (
+    CorrelationEdge,
+    CorrelationGraphComputed,
     EmbeddingComputed,
     ModelCard,
     ModelRegistered,
@@ -45,6 +47,7 @@ from .orders import (
 )
 from .portfolio import PortfolioSnapshot, Position
 from .registry import EVENT_TYPES, AnyEvent, event_type, tag_of
+from .strategies import StrategyBacktested, StrategyRegistered
 from .subjects import (
     CONTROL_PREFIX,
     LOG_SUBJECTS,
@@ -62,12 +65,27 @@ from .system import (
     TimerFired,
 )
 from .venue import (
+    BalanceCorrected,
     ContractOffered,
     InstrumentListed,
     LinkState,
     VenueLinkChanged,
     VenueMessage,
+    VenueReconciled,
     VenueRequest,
+)
+from .venue_contracts import (
+    ContractAction,
+    ContractActionRejected,
+    ContractActionRequested,
+    ContractAdopted,
+    ContractBasis,
+    ContractSettled,
+    ContractStatus,
+    ContractTerms,
+    ContractType,
+    ContractUpdated,
+    DurationUnit,
 )
 
 __all__ = [
@@ -82,13 +100,27 @@ __all__ = [
     "SCHEMA_VERSION",
     "STOP_TYPES",
     "AnyEvent",
+    "BalanceCorrected",
     "Bar",
     "CancelRequested",
     "ContingencyType",
+    "ContractAction",
+    "ContractActionRejected",
+    "ContractActionRequested",
+    "ContractAdopted",
+    "ContractBasis",
     "ContractOffered",
+    "ContractSettled",
+    "ContractStatus",
+    "ContractTerms",
+    "ContractType",
+    "ContractUpdated",
+    "CorrelationEdge",
+    "CorrelationGraphComputed",
     "DataImported",
     "DeadLetter",
     "DecodeError",
+    "DurationUnit",
     "EmbeddingComputed",
     "Event",
     "Halt",
@@ -123,6 +155,8 @@ __all__ = [
     "RiskBreach",
     "RiskLimitsScaled",
     "Side",
+    "StrategyBacktested",
+    "StrategyRegistered",
     "Symbol",
     "Tick",
     "TimeInForce",
@@ -132,6 +166,7 @@ __all__ = [
     "TrailingOffsetType",
     "VenueLinkChanged",
     "VenueMessage",
+    "VenueReconciled",
     "VenueRequest",
     "chain_hash",
     "dead_letter_subject",

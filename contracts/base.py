@@ -36,9 +36,15 @@ __all__ = [
 #: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
 #: 4: ``RegimeInferred`` confidence, model_version, labels; ``RegimeModelFitted``,
 #: ``ModelRegistered``; ``RiskLimitsScaled``.
-#: 5: ``DataImported``; ``PluginStarted.start_policy``/``live_from_seq``;
+#: 5: contracts sold by a venue (``OrderRequested.contract``, ``OrderFilled.position_id``,
+#: ``Position.position_id``, ``ContractUpdated``, ``ContractSettled``, ``ContractAdopted``,
+#: ``ContractActionRequested``, ``ContractActionRejected``), ``BalanceCorrected``,
+#: ``VenueReconciled``.
+#: 6: ``EmbeddingComputed`` model version, checksum, window, close;
+#: ``CorrelationGraphComputed``, ``StrategyRegistered``, ``StrategyBacktested``.
+#: 7: ``DataImported``; ``PluginStarted.start_policy``/``live_from_seq``;
 #: ``Heartbeat`` liveness fields (pending, redeliveries, progress, trading state).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

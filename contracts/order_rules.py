@@ -14,8 +14,10 @@ from .orders import (
     ContingencyType,
     OrderRequested,
     OrderType,
+    Side,
     TimeInForce,
 )
+from .venue_contracts import ContractBasis, ContractTerms
 
 __all__ = ["OrderFault", "list_ids", "order_fault", "order_problem"]
 
@@ -74,7 +76,59 @@ def order_fault(req: OrderRequested) -> OrderFault | None:
                               f"LIMIT_IF_TOUCHED), not {kind}")
         if tif in (TimeInForce.IOC, TimeInForce.FOK):
             return OrderFault("post_only", f"post_only orders rest; {tif} never does")
+    if req.contract is not None:
+        fault = _contract_fault(req, req.contract)
+        if fault is not None:
+            return fault
     return _list_fault(req)
+
+
+def _contract_fault(req: OrderRequested, c: ContractTerms) -> OrderFault | None:
+    """The rules of ``OrderRequested.contract`` (Deriv's ``proposal`` rules)."""
+    if req.side is not Side.BUY:
+        return OrderFault("side", "a contract is bought (side BUY); sell one back with a "
+                          "ContractActionRequested (action SELL)")
+    if req.qty != 1:
+        return OrderFault("qty", f"an order buys one contract: qty must be 1, got {req.qty}")
+    if not c.amount > 0:
+        return OrderFault("contract.amount", f"contract.amount must be > 0, got {c.amount}")
+    kind = c.contract_type
+    if kind.is_multiplier:
+        if c.multiplier is None or not c.multiplier > 0:
+            return OrderFault("contract.multiplier",
+                              f"a {kind} contract needs contract.multiplier > 0")
+        if c.basis is not ContractBasis.STAKE:
+            return OrderFault("contract.basis",
+                              f"a {kind} contract is bought by stake (contract.basis 'stake')")
+        if c.duration is not None or c.duration_unit is not None or c.date_expiry is not None:
+            return OrderFault("contract.duration",
+                              f"a {kind} contract has no duration or date_expiry")
+        for name in ("take_profit", "stop_loss"):
+            value = getattr(c, name)
+            if value is not None and not value > 0:
+                return OrderFault(f"contract.{name}", f"contract.{name} must be > 0, got {value}")
+        return None
+    for name in ("multiplier", "take_profit", "stop_loss", "cancellation"):
+        if getattr(c, name) is not None:
+            return OrderFault(f"contract.{name}", f"contract.{name} is only for multiplier "
+                              "contracts (MULTUP, MULTDOWN)")
+    if c.duration is None and c.date_expiry is None:
+        return OrderFault("contract.duration", f"a {kind} contract needs contract.duration "
+                          "(+ duration_unit) or contract.date_expiry")
+    if c.duration is not None:
+        if c.date_expiry is not None:
+            return OrderFault("contract.date_expiry",
+                              "give contract.duration or contract.date_expiry, not both")
+        if not c.duration > 0:
+            return OrderFault("contract.duration",
+                              f"contract.duration must be > 0, got {c.duration}")
+        if c.duration_unit is None:
+            return OrderFault("contract.duration_unit",
+                              "contract.duration needs contract.duration_unit (t, s, m, h, d)")
+    elif c.duration_unit is not None:
+        return OrderFault("contract.duration_unit",
+                          "contract.duration_unit is only used with contract.duration")
+    return None
 
 
 def _list_fault(req: OrderRequested) -> OrderFault | None:

@@ -122,8 +122,7 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
         await node.wait()
         await node.stop("plugin failed" if node.failures else "shutdown")
         if projection is not None:
-            await projection[0].stop()
-            await projection[1].close()
+            await projection.stop()
     for name, why in node.failures:
         print(f"keel: error: plugin {name!r} failed: {why}", file=sys.stderr)
     return 1 if node.failures else 0

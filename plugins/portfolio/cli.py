@@ -94,6 +94,12 @@ def _prices(p: dict[str, Any], specs: dict[str, InstrumentSpec]) -> dict[str, An
         return p
 
 
+def _name(position: dict[str, Any]) -> str:
+    """The instrument, and the venue's position id of a contract (``R_100 #70000000001``)."""
+    pid = position.get("position_id")
+    return f"{position.get('instrument')} #{pid}" if pid else str(position.get("instrument"))
+
+
 def format_summary(summary: dict[str, Any],
                    specs: dict[str, InstrumentSpec] | None = None) -> str:
     """The summary as two plain-text tables: positions, then metrics."""
@@ -103,7 +109,8 @@ def format_summary(summary: dict[str, Any],
     if positions:
         rows = [_prices(p, specs or {}) for p in positions]
         lines += _table([h for _, h in _COLUMNS],
-                        [[_cell(p.get(k)) for k, _ in _COLUMNS] for p in rows])
+                        [[_name(p) if k == "instrument" else _cell(p.get(k))
+                          for k, _ in _COLUMNS] for p in rows])
     else:
         lines.append("no positions")
     lines.append("")

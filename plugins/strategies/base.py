@@ -67,6 +67,7 @@ class Strategy(Trading, Plugin):
     #: Started against a running system, a strategy rebuilds its indicators from
     #: the history (outputs suppressed) and trades only on what comes next.
     start_policy: ClassVar[str] = "warm-up"
+    kind: ClassVar[str] = "strategy"
     wants_bars: ClassVar[bool] = True
     wants_ticks: ClassVar[bool] = False
     wants_regimes: ClassVar[bool] = False

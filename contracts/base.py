@@ -34,7 +34,15 @@ __all__ = [
 #: 2: ``OrderRequested.operator``, ``CancelRequested.operator``.
 #: 3: order types, time in force, contingent lists (``OrderRequested`` fields,
 #: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
-SCHEMA_VERSION = 3
+#: 4: ``RegimeInferred`` confidence, model_version, labels; ``RegimeModelFitted``,
+#: ``ModelRegistered``; ``RiskLimitsScaled``.
+#: 5: contracts sold by a venue (``OrderRequested.contract``, ``OrderFilled.position_id``,
+#: ``Position.position_id``, ``ContractUpdated``, ``ContractSettled``, ``ContractAdopted``,
+#: ``ContractActionRequested``, ``ContractActionRejected``), ``BalanceCorrected``,
+#: ``VenueReconciled``.
+#: 6: ``EmbeddingComputed`` model version, checksum, window, close;
+#: ``CorrelationGraphComputed``, ``StrategyRegistered``, ``StrategyBacktested``.
+SCHEMA_VERSION = 6
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

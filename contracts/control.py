@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import enum
+from decimal import Decimal
 
 from .base import Event, Symbol
 
-__all__ = ["Halt", "Resume", "RiskBreach", "TradingState", "TradingStateChanged"]
+__all__ = [
+    "Halt",
+    "Resume",
+    "RiskBreach",
+    "RiskLimitsScaled",
+    "TradingState",
+    "TradingStateChanged",
+]
 
 
 class TradingState(enum.StrEnum):
@@ -29,6 +37,30 @@ class RiskBreach(Event, frozen=True, kw_only=True, tag="risk.breach"):
 
     def subject(self) -> str:
         return f"keel.risk.breach.{self.account}"
+
+
+class RiskLimitsScaled(Event, frozen=True, kw_only=True, tag="risk.limits_scaled"):
+    """Risk scaled an instrument's limits for its market regime (``regime_scale``).
+
+    Logged when the scale changes (not on every regime update), caused by the
+    ``RegimeInferred`` that changed it. ``rule`` is the ``regime_scale`` key
+    that matched (empty: none, scale 1); ``max_position`` and ``max_order_qty``
+    are the limits now in force for the instrument (None: off).
+    """
+
+    instrument: Symbol
+    regime: int
+    label: str
+    scale: Decimal
+    previous_scale: Decimal
+    rule: str = ""
+    max_position: Decimal | None = None
+    max_order_qty: Decimal | None = None
+    model: str = ""
+    model_version: int = 0
+
+    def subject(self) -> str:
+        return f"keel.risk.scaled.{self.instrument}"
 
 
 class TradingStateChanged(Event, frozen=True, kw_only=True, tag="risk.state_changed"):

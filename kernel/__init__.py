@@ -8,6 +8,7 @@ from .audit import ChainBuilder, order_chain
 from .bars import BarData, BarDataError, BarSet, Calendar, load_bars
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
+from .codehash import code_hash
 from .commands import Command
 from .config import KeelConfig, config_hash, convert_config, load_config
 from .control import Confirmation, NotConfirmedError, publish_confirmed
@@ -28,6 +29,14 @@ from .instruments import InstrumentSpec, spec_for
 from .memory_bus import MemoryBus
 from .nats_bus import BusUnavailableError, NatsBus, server_urls
 from .plugin import Context, NoConfig, Plugin, Query
+from .projections import Projection
+from .registry import (
+    ModelNotFoundError,
+    ModelRecord,
+    ModelRegistry,
+    ModelVersionConflictError,
+    open_registry,
+)
 from .rng import derive_seed, plugin_rng
 from .runner import PluginRunner, RunnerStats
 from .streams import StreamSettings
@@ -55,6 +64,10 @@ __all__ = [
     "LeaseHeldError",
     "LiveClock",
     "MemoryBus",
+    "ModelNotFoundError",
+    "ModelRecord",
+    "ModelRegistry",
+    "ModelVersionConflictError",
     "NatsBus",
     "NoConfig",
     "NotConfirmedError",
@@ -64,6 +77,7 @@ __all__ = [
     "PluginHost",
     "PluginInfo",
     "PluginRunner",
+    "Projection",
     "PublishError",
     "Query",
     "RequestTimeoutError",
@@ -72,12 +86,14 @@ __all__ = [
     "StreamSettings",
     "Subscription",
     "VenueCapabilities",
+    "code_hash",
     "config_hash",
     "convert_config",
     "derive_seed",
     "hookimpl",
     "load_bars",
     "load_config",
+    "open_registry",
     "order_chain",
     "plugin_rng",
     "publish_confirmed",

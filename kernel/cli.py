@@ -165,7 +165,10 @@ def _kernel_commands() -> list[Command]:
     def demo(p: argparse.ArgumentParser) -> None:
         p.add_argument("--bars", type=positive_int, default=2000, help="synthetic bars to run")
 
+    from .registry.commands import registry_commands
+
     return [
+        *registry_commands(),
         Command("plugins", "list discovered plugins and versions", plugins, _cmd_plugins),
         Command("up", "start servers (if no URL) and the enabled plugins", up, _cmd_up),
         Command(

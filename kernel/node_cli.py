@@ -108,9 +108,15 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
         node = Node(config, host, chosen, bus, buses=buses)
         node.install_signal_handlers()
         await node.start()
+        # The model registry follows the log wherever a database is at hand.
+        from .registry.commands import follow_if_database
+
+        projection = await follow_if_database(config, bus)
         print(f"keel: running {', '.join(chosen)} (Ctrl-C to stop)", flush=True)
         await node.wait()
         await node.stop("plugin failed" if node.failures else "shutdown")
+        if projection is not None:
+            await projection.stop()
     for name, why in node.failures:
         print(f"keel: error: plugin {name!r} failed: {why}", file=sys.stderr)
     return 1 if node.failures else 0

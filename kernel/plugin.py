@@ -129,13 +129,17 @@ class Plugin:
     """Base class of every plugin.
 
     Class attributes: ``name`` (unique, a subject token), ``version``,
-    ``Config`` (a frozen msgspec Struct with ``forbid_unknown_fields=True``;
-    its defaults are the plugin's defaults), ``description`` and ``stop_last``.
+    ``kind`` (``"strategy"`` for strategies), ``Config`` (a frozen msgspec
+    Struct with ``forbid_unknown_fields=True``; its defaults are the plugin's
+    defaults), ``description`` and ``stop_last``.
     """
 
     name: ClassVar[str]
     version: ClassVar[str] = "0.0.0"
     description: ClassVar[str] = ""
+    #: What the plugin is, for registries: "strategy" (the strategy registry lists it),
+    #: "" for anything else.
+    kind: ClassVar[str] = ""
     Config: ClassVar[type[msgspec.Struct]] = NoConfig
     #: Stopped after every other plugin of its node, so it sees their stops
     #: (a plugin that records the whole log, such as the notary).

@@ -86,6 +86,14 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     #: Cancel any open order older than this many seconds of event time (a
     #: ``MAX_ORDER_AGE`` breach); ``None``: never.
     max_order_age_s: float | None = None
+    # -- market regimes -------------------------------------------------------
+    #: Scale ``max_position`` (and its per-instrument overrides) and
+    #: ``max_order_qty`` of an instrument by its latest regime
+    #: (``RegimeInferred``): keys are regime labels, or label prefixes ending
+    #: at a ``_`` (``HIGH_VOL`` matches ``HIGH_VOL_TRENDING_DOWN``); the longest
+    #: matching key wins; no match: 1. E.g. ``{ HIGH_VOL = "0.5" }`` halves them
+    #: in a high-volatility regime. Each change is logged as ``RiskLimitsScaled``.
+    regime_scale: dict[str, Decimal] = {}
     #: The ``[instruments]`` table (filled in by the kernel): orders off the
     #: tick (``OFF_TICK``) or the lot (``OFF_LOT``), or below ``min_qty``
     #: (``BELOW_MIN_QTY``) are rejected.
@@ -103,6 +111,9 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
                 raise ValueError(f"{name} must be >= 0 (a size, not a signed amount)")
         if not self.leverage > 0:
             raise ValueError("leverage must be > 0")
+        for label, scale in self.regime_scale.items():
+            if not scale >= 0:
+                raise ValueError(f"regime_scale.{label} must be >= 0, got {scale}")
         if self.fee_reserve_bps < 0:
             raise ValueError("fee_reserve_bps must be >= 0")
         for name, acct in self.accounts.items():
@@ -114,6 +125,17 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         """Whether any limit values orders at market prices (then bars/ticks are read)."""
         return (self.max_order_notional is not None or self.max_gross_exposure is not None
                 or self.mark_to_market)
+
+    def scale_for(self, label: str) -> tuple[str, Decimal]:
+        """The ``regime_scale`` key that applies to ``label`` and its scale (``("", 1)``: none)."""
+        table = self.regime_scale
+        if label in table:
+            return label, table[label]
+        best = ""
+        for key in table:
+            if label.startswith(key + "_") and len(key) > len(best):
+                best = key
+        return (best, table[best]) if best else ("", Decimal(1))
 
     @property
     def rate_window_ns(self) -> int:

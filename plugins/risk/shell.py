@@ -42,9 +42,16 @@ class RiskPlugin(Plugin):
             "keel.order.updated.>",
             "keel.ctl.halt",
             "keel.ctl.resume",
+            # contracts bought from a venue that sells them (Deriv), and its balance
+            "keel.contract.updated.>",
+            "keel.contract.settled.>",
+            "keel.contract.adopted.>",
+            "keel.venue.balance.>",
         ]
         if cfg.max_daily_loss is not None:
             subjects.append("keel.portfolio.snapshot.>")
+        if cfg.regime_scale:
+            subjects.append("keel.intel.regime.>")
         if cfg.needs_prices:
             # Only read market data when a limit values orders at market prices:
             # bars are the bulk of a backtest's log.

@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MAX_POINTS", "equity_png", "monthly_png", "monthly_returns", "price_png"]
+__all__ = [
+    "MAX_POINTS",
+    "equity_png",
+    "monthly_png",
+    "monthly_returns",
+    "price_png",
+    "regime_png",
+]
 
 MAX_POINTS = 4000
 #: Instruments drawn in the price chart at most (the tables list them all).
@@ -71,6 +78,49 @@ def price_png(result: Any, path: Path) -> None:
         fig.savefig(path, dpi=100)
     finally:
         plt.close(fig)
+
+
+def regime_png(result: Any, path: Path) -> bool:
+    """Each instrument's close coloured by the filtered regime in force at each bar.
+
+    The regime of a bar is the latest ``RegimeInferred`` at or before its close
+    (what a strategy could know then); grey before the first model. False
+    (nothing drawn) when no regime plugin ran.
+    """
+    tracks = getattr(result.output, "regimes", None) or {}
+    series = [d for d in result.bars.series if d.instrument in tracks][:MAX_PRICE_PANELS]
+    if not series:
+        return False
+    plt = _plt()
+    zone = result.bars.zone
+    colors = ("tab:green", "tab:orange", "tab:red", "tab:purple", "tab:blue")
+    fig, axes = plt.subplots(len(series), 1, figsize=(11, 3.2 * len(series)), squeeze=False,
+                             sharex=True)
+    try:
+        for ax, d in zip(axes[:, 0], series, strict=True):
+            track = tracks[d.instrument]
+            sl = _stride(len(d))
+            close_ts = d.close_ts()[sl]
+            closes = d.prices("close")[sl]
+            at = np.searchsorted(np.asarray(track.ts, dtype=np.int64), close_ts, side="right") - 1
+            regimes = np.where(at >= 0, np.asarray(track.regime)[np.maximum(at, 0)], -1)
+            times = _times(close_ts, zone)
+            ax.plot(times, closes, lw=0.6, color="lightgray", zorder=1)
+            for k in sorted(set(regimes.tolist())):
+                mask = regimes == k
+                label = track.labels.get(k, str(k)) if k >= 0 else "no model yet"
+                color = colors[k % len(colors)] if k >= 0 else "gray"
+                ax.scatter(times[mask], closes[mask], s=3, color=color, label=label, zorder=2)
+            ax.set_ylabel(f"{d.instrument} close")
+            ax.grid(alpha=0.3)
+            ax.legend(loc="upper left", fontsize=8, markerscale=3)
+        axes[0, 0].set_title(f"Price by filtered regime ({zone})")
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return True
 
 
 def equity_png(result: Any, path: Path) -> None:

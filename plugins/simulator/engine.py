@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contracts import DeadLetter, OrderFilled, OrderRejected, PortfolioSnapshot
+from contracts import DeadLetter, OrderFilled, OrderRejected, PortfolioSnapshot, RegimeInferred
 from kernel import BarSet, Delivery, MemoryBus, Plugin, PluginHost, PluginRunner, SimClock
 from kernel.logfile import LogRecord, LogWriter
 
@@ -64,13 +64,25 @@ class RunOutput:
     interrupted: bool = False
     #: Bars fed before the run ended (all of them unless it failed or was interrupted).
     fed: int = 0
+    #: Filtered regimes per instrument when a regime plugin ran (for the report's chart).
+    regimes: dict[str, RegimeTrack] = field(default_factory=dict)
+
+
+@dataclass
+class RegimeTrack:
+    """One instrument's ``RegimeInferred`` events, compactly: event times, regimes, labels."""
+
+    ts: list[int] = field(default_factory=list)
+    regime: list[int] = field(default_factory=list)
+    #: Label of each regime index (the latest model's).
+    labels: dict[int, str] = field(default_factory=dict)
 
 
 class _Recorder:
     """A bus consumer of its own: fills, rejections, dead letters, snapshots."""
 
     subjects = ("keel.order.filled.>", "keel.order.rejected.>", "keel.dlq.>",
-                "keel.portfolio.snapshot.>")
+                "keel.portfolio.snapshot.>", "keel.intel.regime.>")
 
     def __init__(self, out: RunOutput) -> None:
         self.out = out
@@ -86,6 +98,13 @@ class _Recorder:
             self.out.rejections.append(ev)
         elif isinstance(ev, DeadLetter):
             self.out.dead_letters.append(ev)
+        elif isinstance(ev, RegimeInferred):
+            track = self.out.regimes.get(ev.instrument)
+            if track is None:
+                track = self.out.regimes[ev.instrument] = RegimeTrack()
+            track.ts.append(ev.ts)
+            track.regime.append(ev.regime)
+            track.labels[ev.regime] = ev.label
         return True
 
     async def handle(self, d: Delivery) -> None:

@@ -1,7 +1,8 @@
 """``--report DIR``: the tearsheet (self-contained HTML with its charts) and the tables.
 
 Writes ``report.html`` (charts inlined as base64, times in the data's zone),
-``price.png`` (prices with entry/exit markers), ``equity.png`` (equity against
+``price.png`` (prices with entry/exit markers), ``regime.png`` (the close
+coloured by the filtered regime, when a regime plugin ran), ``equity.png`` (equity against
 buy-and-hold, drawdown), ``monthly.png`` (monthly returns), ``trades.csv`` /
 ``trades.parquet``, ``equity.parquet`` (exact decimals) and ``summary.json``
 (everything ``--json`` prints: parameters, fees, the data file and its SHA-256).
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .charts import equity_png, monthly_png, monthly_returns, price_png
+from .charts import equity_png, monthly_png, monthly_returns, price_png, regime_png
 from .result import BacktestResult
 
 __all__ = ["SECTIONS", "html_page", "table", "write_report"]
@@ -114,10 +115,13 @@ def write_report(result: BacktestResult, directory: str | Path) -> dict[str, Pat
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths = {name: out / name for name in (
-        "report.html", "price.png", "equity.png", "monthly.png", "trades.csv",
+        "report.html", "price.png", "regime.png", "equity.png", "monthly.png", "trades.csv",
         "trades.parquet", "equity.parquet", "summary.json")}
     s = result.summary
     price_png(result, paths["price.png"])
+    has_regimes = regime_png(result, paths["regime.png"])
+    if not has_regimes:
+        paths.pop("regime.png")
     equity_png(result, paths["equity.png"])
     months = monthly_returns(result)
     has_months = monthly_png(months, paths["monthly.png"])
@@ -128,8 +132,10 @@ def write_report(result: BacktestResult, directory: str | Path) -> dict[str, Pat
     _exact_parquet(trades, paths["trades.parquet"])
     _exact_parquet(result.equity, paths["equity.parquet"], index=True)
     paths["summary.json"].write_text(json.dumps(s, indent=2) + "\n")
-    images = [("prices and trades", paths["price.png"].read_bytes()),
-              ("equity and drawdown", paths["equity.png"].read_bytes())]
+    images = [("prices and trades", paths["price.png"].read_bytes())]
+    if has_regimes:
+        images.append(("price by filtered regime", paths["regime.png"].read_bytes()))
+    images.append(("equity and drawdown", paths["equity.png"].read_bytes()))
     if has_months:
         images.append(("monthly returns", paths["monthly.png"].read_bytes()))
     sections: list[tuple[str, str]] = []

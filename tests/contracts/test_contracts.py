@@ -32,6 +32,9 @@ def _sample(t: typing.Any, name: str) -> typing.Any:
         return _sample(args[0], name)
     if origin is list:
         return [_sample(typing.get_args(t)[0], name)]
+    if origin is dict:
+        key, value = typing.get_args(t)
+        return {_sample(key, name): _sample(value, name)}
     if t is str:
         return "X1"
     if t is int:

@@ -14,6 +14,7 @@ from contracts import (
     Side,
     TimeInForce,
     list_ids,
+    order_fault,
     order_problem,
 )
 
@@ -28,39 +29,44 @@ def req(**kw: Any) -> OrderRequested:
 T, L = {"trigger_price": D(1)}, {"limit_price": D(1)}
 
 
-@pytest.mark.parametrize(("kw", "problem"), [
-    ({"qty": D(0)}, "qty must be > 0"),
-    ({"qty": D("-0.1")}, "qty must be > 0"),
-    ({"order_type": OrderType.LIMIT}, "needs limit_price"),
-    ({"order_type": OrderType.STOP_LIMIT, **T}, "needs limit_price"),
-    ({"order_type": OrderType.LIMIT_IF_TOUCHED, **T}, "needs limit_price"),
-    ({**L}, "limit_price is only for"),
-    ({"order_type": OrderType.STOP}, "needs trigger_price"),
-    ({"order_type": OrderType.STOP_LIMIT, **L}, "needs trigger_price"),
-    ({"order_type": OrderType.MARKET_IF_TOUCHED}, "needs trigger_price"),
-    ({"order_type": OrderType.TRAILING_STOP}, "trailing_offset > 0"),
-    ({"order_type": OrderType.TRAILING_STOP, "trailing_offset": D(0)}, "trailing_offset > 0"),
-    ({"trailing_offset": D(1)}, "only for TRAILING_STOP"),
-    ({**T}, "not used by a MARKET"),
-    ({"time_in_force": TimeInForce.GTD}, "needs expire_ts"),
-    ({"time_in_force": TimeInForce.GTD, "expire_ts": 100}, "not after"),
-    ({"expire_ts": 200}, "only for GTD"),
-    ({"post_only": True}, "post_only needs a limit"),
+@pytest.mark.parametrize(("kw", "problem", "field"), [
+    ({"qty": D(0)}, "qty must be > 0", "qty"),
+    ({"qty": D("-0.1")}, "qty must be > 0", "qty"),
+    ({"order_type": OrderType.LIMIT}, "needs limit_price", "limit_price"),
+    ({"order_type": OrderType.STOP_LIMIT, **T}, "needs limit_price", "limit_price"),
+    ({"order_type": OrderType.LIMIT_IF_TOUCHED, **T}, "needs limit_price", "limit_price"),
+    ({**L}, "limit_price is only for", "limit_price"),
+    ({"order_type": OrderType.STOP}, "needs trigger_price", "trigger_price"),
+    ({"order_type": OrderType.STOP_LIMIT, **L}, "needs trigger_price", "trigger_price"),
+    ({"order_type": OrderType.MARKET_IF_TOUCHED}, "needs trigger_price", "trigger_price"),
+    ({"order_type": OrderType.TRAILING_STOP}, "trailing_offset > 0", "trailing_offset"),
+    ({"order_type": OrderType.TRAILING_STOP, "trailing_offset": D(0)}, "trailing_offset > 0",
+     "trailing_offset"),
+    ({"trailing_offset": D(1)}, "only for TRAILING_STOP", "trailing_offset"),
+    ({**T}, "not used by a MARKET", "trigger_price"),
+    ({"time_in_force": TimeInForce.GTD}, "needs expire_ts", "expire_ts"),
+    ({"time_in_force": TimeInForce.GTD, "expire_ts": 100}, "not after", "expire_ts"),
+    ({"expire_ts": 200}, "only for GTD", "expire_ts"),
+    ({"post_only": True}, "post_only needs a limit", "post_only"),
     ({"post_only": True, "order_type": OrderType.LIMIT, **L,
-      "time_in_force": TimeInForce.IOC}, "never does"),
-    ({"parent_order_id": "p"}, "needs order_list_id"),
-    ({"order_list_id": "l", "parent_order_id": "o1"}, "linked to itself"),
+      "time_in_force": TimeInForce.IOC}, "never does", "post_only"),
+    ({"parent_order_id": "p"}, "needs order_list_id", "order_list_id"),
+    ({"order_list_id": "l", "parent_order_id": "o1"}, "linked to itself", "parent_order_id"),
     ({"order_list_id": "l", "contingency": ContingencyType.OCO,
-      "linked_order_ids": ["o1"]}, "linked to itself"),
-    ({"order_list_id": "l", "contingency": ContingencyType.OUO}, "needs linked_order_ids"),
+      "linked_order_ids": ["o1"]}, "linked to itself", "linked_order_ids"),
+    ({"order_list_id": "l", "contingency": ContingencyType.OUO}, "needs linked_order_ids",
+     "linked_order_ids"),
     ({"order_list_id": "l", "contingency": ContingencyType.OCO,
-      "linked_order_ids": ["b", "b"]}, "duplicates"),
+      "linked_order_ids": ["b", "b"]}, "duplicates", "linked_order_ids"),
     ({"order_list_id": "l", "parent_order_id": "p", "linked_order_ids": ["p"]},
-     "parent cannot also"),
+     "parent cannot also", "parent_order_id"),
 ])
-def test_each_rule_names_what_is_wrong(kw: dict[str, Any], problem: str) -> None:
+def test_each_rule_names_what_is_wrong(kw: dict[str, Any], problem: str, field: str) -> None:
     found = order_problem(req(**kw))
     assert found is not None and problem in found
+    fault = order_fault(req(**kw))  # the same rule, with the field at fault
+    assert fault is not None and (fault.field, fault.reason) == (field, found)
+    assert field in OrderRequested.__struct_fields__
 
 
 @pytest.mark.parametrize("kw", [
@@ -79,7 +85,7 @@ def test_each_rule_names_what_is_wrong(kw: dict[str, Any], problem: str) -> None
      "linked_order_ids": ["s"]},
 ])
 def test_valid_orders_pass(kw: dict[str, Any]) -> None:
-    assert order_problem(req(**kw)) is None
+    assert order_problem(req(**kw)) is None and order_fault(req(**kw)) is None
 
 
 def test_list_ids_are_self_parent_and_links_in_order() -> None:

@@ -120,7 +120,8 @@ class Rollback:
             if state is not None:
                 self.mode, self._state = "snapshot", state
             elif mode == "snapshot":
-                raise RuntimeError(f"{self.plugin.name}: snapshot() returned None after bytes")
+                self._off("its snapshot() returned None after it had returned state")
+                return
             else:
                 mode = "copy"
         if mode == "copy":

@@ -20,12 +20,20 @@ GOOD = ["0", "-0", "0E+40", "1E+23", "-999999999999999999999999", "1E-30", "0.00
 
 
 def _payload(cls: type, path: list[Any], value: Any) -> bytes:
-    raw = msgspec.to_builtins(_instance(cls), enc_hook=str)
+    """The wire form of a sample ``cls`` with ``value`` at ``path``."""
+    sample = _instance(cls)
+    raw = msgspec.to_builtins(sample, enc_hook=str)
     raw["type"] = tag_of(cls)
-    node = raw
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
+    node, obj = raw, sample
+    for n, key in enumerate(path):
+        wire = key
+        if isinstance(key, str) and isinstance(node, list):  # an array_like struct
+            wire = type(obj).__struct_fields__.index(key)
+        if n == len(path) - 1:
+            node[wire] = value
+        else:
+            node = node[wire]
+            obj = obj[key] if isinstance(key, int) else getattr(obj, key)
     return msgspec.msgpack.encode(raw)
 
 

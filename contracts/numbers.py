@@ -123,15 +123,21 @@ def _walker(t: mi.Type) -> _Walker | None:
             return None
         return mapping
     if isinstance(t, mi.StructType):
-        fields = [(f.name, f.encode_name, w) for f in t.fields
+        fields = [(i, f.name, f.encode_name, w) for i, f in enumerate(t.fields)
                   if (w := _walker(f.type)) is not None]
         if not fields:
             return None
 
         def struct(v: Any, path: str) -> tuple[str, str] | None:
-            raw = isinstance(v, dict)  # the slow path walks undecoded payloads too
-            for name, wire, w in fields:
-                x = v.get(wire) if raw else getattr(v, name, None)
+            # The slow path walks undecoded payloads too: a dict, or a list for
+            # an ``array_like`` struct.
+            for i, name, wire, w in fields:
+                if isinstance(v, dict):
+                    x = v.get(wire)
+                elif isinstance(v, list):
+                    x = v[i] if i < len(v) else None
+                else:
+                    x = getattr(v, name, None)
                 if x is not None:
                     found = w(x, f"{path}.{wire}")
                     if found is not None:

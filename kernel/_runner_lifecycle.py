@@ -93,36 +93,48 @@ class RunnerLifecycle:
         """
         self.stats.state = "starting"
         await self._take_lease()
-        if recover:
-            self._join = await join(self.bus, self.consumer, self.name, self.start_policy)
-            self._joined = True
-            deliver = self._join.deliver
-        floor = await self.bus.ack_floor(self.consumer) if recover and self._join.restart else 0
-        if announce:
-            await self.bus.publish(self._started_event(resumed_from_seq=floor))
-        await self.plugin.on_start()
-        if floor:
-            await self._recover(floor)
-        elif recover and self._join.policy == WARM_UP and self._join.live_from_seq > 1:
-            await self._warm_up(self._join.live_from_seq - 1)
-        self._rollback.checkpoint()
-        for qname, query in self.plugin.queries().items():
+        try:
+            if recover:
+                self._join = await join(self.bus, self.consumer, self.name, self.start_policy)
+                self._joined = True
+                deliver = self._join.deliver
+            floor = (await self.bus.ack_floor(self.consumer)
+                     if recover and self._join.restart else 0)
+            if announce:
+                await self.bus.publish(self._started_event(resumed_from_seq=floor))
+            await self.plugin.on_start()
+            if floor:
+                await self._recover(floor)
+            elif recover and self._join.policy == WARM_UP and self._join.live_from_seq > 1:
+                await self._warm_up(self._join.live_from_seq - 1)
+            self._rollback.checkpoint()
+            for qname, query in self.plugin.queries().items():
+                self._subs.append(
+                    await self.bus.serve(query_subject(self.name, qname), json_responder(query))
+                )
             self._subs.append(
-                await self.bus.serve(query_subject(self.name, qname), json_responder(query))
+                await self.bus.serve(f"{health_subject()}.{self.name}", self._health_responder)
             )
-        self._subs.append(
-            await self.bus.serve(f"{health_subject()}.{self.name}", self._health_responder)
-        )
-        subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
-        extra: dict[str, Any] = {}
-        if self._nowait and getattr(self.bus, "supports_nowait", False):
-            extra["nowait"] = self.handle_nowait
-        self._subs.append(
-            await self.bus.subscribe(self.consumer, subjects, self.handle, deliver=deliver,
-                                     **extra)
-        )
-        if run_source:
-            self.start_source()
+            subjects = [*self.plugin.subjects(), f"keel.timer.{self.name}"]
+            extra: dict[str, Any] = {}
+            if self._nowait and getattr(self.bus, "supports_nowait", False):
+                extra["nowait"] = self.handle_nowait
+            self._subs.append(
+                await self.bus.subscribe(self.consumer, subjects, self.handle, deliver=deliver,
+                                         **extra)
+            )
+            if run_source:
+                self.start_source()
+        except BaseException:
+            # Refused to start (a bad source, a failed recovery): let go of what it
+            # holds, so a fixed restart is not kept waiting for the lease to expire.
+            for sub in reversed(self._subs):
+                with contextlib.suppress(Exception):
+                    await sub.stop()
+            self._subs.clear()
+            self.stats.state = "failed to start"
+            await self._release_lease()
+            raise
         self.stats.state = "running"
         self._progress_at = time.monotonic()
         if self.heartbeat_s > 0 and hasattr(self.bus, "broadcast"):

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import msgspec
 
 from contracts import Event, encode
 
+from ._memory_parts import Consumer, ListenerHandle, MemorySubscription, ResponderHandle
 from .bus import DeliverPolicy, Delivery, Handler, Listener, Responder, subject_matches
 from .errors import BusClosedError, PluginFailedError, RequestTimeoutError
 
@@ -28,53 +28,6 @@ __all__ = ["MemoryBus"]
 _EMPTY: Mapping[str, str] = {}
 #: Without ``retain``, the log is trimmed once it holds this many messages.
 _COMPACT_AT = 8192
-
-
-@dataclass(slots=True)
-class _Consumer:
-    name: str
-    subjects: tuple[str, ...]
-    handler: Handler | None
-    cursor: int  # absolute log index of the next message to look at
-    #: Optional synchronous fast path: handles and returns True, or returns False.
-    nowait: Callable[[Delivery], bool] | None = None
-    matches: dict[str, bool] = field(default_factory=dict)
-
-    def wants(self, subject: str) -> bool:
-        hit = self.matches.get(subject)
-        if hit is None:
-            hit = any(subject_matches(p, subject) for p in self.subjects)
-            self.matches[subject] = hit
-        return hit
-
-
-class _MemorySubscription:
-    def __init__(self, bus: MemoryBus, consumer: _Consumer) -> None:
-        self._bus = bus
-        self._consumer = consumer
-
-    async def stop(self) -> None:
-        await self._bus._detach(self._consumer)
-
-
-class _Listening:
-    def __init__(self, listeners: list[tuple[str, Listener]],
-                 entry: tuple[str, Listener]) -> None:
-        self._listeners = listeners
-        self._entry = entry
-
-    async def stop(self) -> None:
-        if self._entry in self._listeners:
-            self._listeners.remove(self._entry)
-
-
-class _Responder:
-    def __init__(self, bus: MemoryBus, subject: str) -> None:
-        self._bus = bus
-        self._subject = subject
-
-    async def stop(self) -> None:
-        self._bus._responders.pop(self._subject, None)
 
 
 class MemoryBus:
@@ -102,10 +55,10 @@ class MemoryBus:
         self._dedup: dict[str, int] = {}
         self._dedup_old: dict[str, int] = {}
         self._dedup_window = dedup_window
-        self._consumers: dict[str, _Consumer] = {}
-        self._active: list[_Consumer] = []
+        self._consumers: dict[str, Consumer] = {}
+        self._active: list[Consumer] = []
         #: subject -> active consumers that want it, in subscription order.
-        self._routes: dict[str, tuple[_Consumer, ...]] = {}
+        self._routes: dict[str, tuple[Consumer, ...]] = {}
         self._membership = 0
         self._responders: dict[str, Responder] = {}
         self._listeners: list[tuple[str, Listener]] = []
@@ -118,7 +71,7 @@ class MemoryBus:
         self._autodispatch = autodispatch
         #: A message ``pump_nowait`` handed to only some of its targets:
         #: (message, the targets still to serve, attempt of the first, cursor after it).
-        self._partial: tuple[Delivery, tuple[_Consumer, ...], int, int] | None = None
+        self._partial: tuple[Delivery, tuple[Consumer, ...], int, int] | None = None
         #: Where every active consumer is, when ``pump_nowait`` last left them level.
         self._level: int | None = None
         self._kv: dict[tuple[str, str], bytes] = {}
@@ -194,7 +147,7 @@ class MemoryBus:
         self, subjects: Sequence[str], *, from_seq: int = 1, to_seq: int
     ) -> AsyncIterator[Delivery]:
         """The retained messages on ``subjects`` with ``from_seq <= seq <= to_seq``."""
-        probe = _Consumer(name="", subjects=tuple(subjects), handler=None, cursor=0)
+        probe = Consumer(name="", subjects=tuple(subjects), handler=None, cursor=0)
         for d in list(self._log):
             if from_seq <= d.seq <= to_seq and probe.wants(d.subject):
                 yield d
@@ -219,7 +172,7 @@ class MemoryBus:
         *,
         deliver: DeliverPolicy = "all",
         nowait: Callable[[Delivery], bool] | None = None,
-    ) -> _MemorySubscription:
+    ) -> MemorySubscription:
         """As ``Bus.subscribe``; ``nowait`` is an optional synchronous fast path
         tried first for each message (``False``: fall back to ``handler``)."""
         if self._closed:
@@ -231,7 +184,7 @@ class MemoryBus:
                 start = max(self._base, deliver - 1)  # the cursor: last seq passed
             else:
                 start = self.last_seq if deliver == "new" else self._base
-            consumer = _Consumer(name=name, subjects=tuple(subjects), handler=None, cursor=start)
+            consumer = Consumer(name=name, subjects=tuple(subjects), handler=None, cursor=start)
             self._consumers[name] = consumer
         elif consumer.handler is not None:
             raise ValueError(f"consumer {name!r} is already subscribed")
@@ -245,9 +198,9 @@ class MemoryBus:
         self._ensure_task()
         self._idle.clear()
         self._wake.set()
-        return _MemorySubscription(self, consumer)
+        return MemorySubscription(self, consumer)
 
-    def _route(self, subject: str) -> tuple[_Consumer, ...]:
+    def _route(self, subject: str) -> tuple[Consumer, ...]:
         """The active consumers that want ``subject``, in subscription order (cached)."""
         targets = self._routes[subject] = tuple(c for c in self._active if c.wants(subject))
         return targets
@@ -256,7 +209,7 @@ class MemoryBus:
         self._membership += 1
         self._routes.clear()
 
-    async def _detach(self, consumer: _Consumer) -> None:
+    async def _detach(self, consumer: Consumer) -> None:
         self._unlevel()
         if consumer in self._active:
             self._active.remove(consumer)
@@ -438,7 +391,7 @@ class MemoryBus:
                 consumer.cursor = cursor
         return progressed
 
-    async def _hand(self, consumer: _Consumer, delivery: Delivery) -> None:
+    async def _hand(self, consumer: Consumer, delivery: Delivery) -> None:
         """Deliver one message to one consumer: its synchronous fast path if it has
         one, else its handler; a failure anywhere is retried from the next attempt."""
         nowait = consumer.nowait
@@ -452,7 +405,7 @@ class MemoryBus:
                 await asyncio.sleep(0)
         await self._deliver(consumer, delivery, attempt)
 
-    async def _deliver(self, consumer: _Consumer, delivery: Delivery, attempt: int = 1) -> None:
+    async def _deliver(self, consumer: Consumer, delivery: Delivery, attempt: int = 1) -> None:
         while consumer.handler is not None:
             try:
                 if attempt == 1:
@@ -503,6 +456,13 @@ class MemoryBus:
             self._idle.clear()
             self._wake.set()
 
+    # -- key-value records outside the log -------------------------------
+    async def kv_put(self, bucket: str, key: str, value: bytes) -> None:
+        self._kv[bucket, key] = bytes(value)
+
+    async def kv_get(self, bucket: str, key: str) -> bytes | None:
+        return self._kv.get((bucket, key))
+
     # -- live-only publish/subscribe ---------------------------------------
     async def broadcast(self, subject: str, data: bytes) -> None:
         """Hand ``data`` to the current listeners on ``subject`` (not logged)."""
@@ -512,23 +472,16 @@ class MemoryBus:
             if subject_matches(pattern, subject):
                 await listener(subject, data)
 
-    async def listen(self, subject: str, listener: Listener) -> _Listening:
+    async def listen(self, subject: str, listener: Listener) -> ListenerHandle:
         entry = (subject, listener)
         self._listeners.append(entry)
-        return _Listening(self._listeners, entry)
+        return ListenerHandle(self._listeners, entry)
 
     async def has_consumer(self, name: str) -> bool:
         return name in self._consumers
 
     async def tail_seq(self) -> int:
         return self.last_seq
-
-    # -- key-value records outside the log -------------------------------
-    async def kv_put(self, bucket: str, key: str, value: bytes) -> None:
-        self._kv[bucket, key] = bytes(value)
-
-    async def kv_get(self, bucket: str, key: str) -> bytes | None:
-        return self._kv.get((bucket, key))
 
     # -- request/reply ---------------------------------------------------
     async def request(self, subject: str, data: bytes, *, timeout: float = 2.0) -> bytes:
@@ -540,9 +493,9 @@ class MemoryBus:
         except TimeoutError:
             raise RequestTimeoutError(subject, timeout) from None
 
-    async def serve(self, subject: str, responder: Responder) -> _Responder:
+    async def serve(self, subject: str, responder: Responder) -> ResponderHandle:
         self._responders[subject] = responder
-        return _Responder(self, subject)
+        return ResponderHandle(self, subject)
 
     async def close(self) -> None:
         self._closed = True

@@ -43,7 +43,7 @@ class Context:
         config: Any,
         bus: Bus,
         clock: Clock,
-        rng: random.Random,
+        rng: random.Random | Callable[[], random.Random],
         ids: IdSource,
         log: logging.Logger,
     ) -> None:
@@ -51,7 +51,10 @@ class Context:
         self.config = config
         self.bus = bus
         self.clock = clock
-        self.rng = rng
+        # A factory makes the RNG on first use: a plugin that draws nothing has no
+        # RNG state for the kernel to save (rollback checkpoints).
+        self._rng: random.Random | None = rng if isinstance(rng, random.Random) else None
+        self._make_rng = None if isinstance(rng, random.Random) else rng
         self.ids = ids
         self.log = log
         #: True while the kernel re-handles inputs whose effects already happened
@@ -71,6 +74,15 @@ class Context:
         self._handler_task: asyncio.Task[Any] | None = None
         #: How ``publish`` sends outside a handler (the runner's retrying publish).
         self._send: Callable[[Event], Awaitable[int]] | None = None
+
+    @property
+    def rng(self) -> random.Random:
+        """The plugin's seeded RNG (seed and plugin name): its only randomness."""
+        rng = self._rng
+        if rng is None:
+            assert self._make_rng is not None
+            rng = self._rng = self._make_rng()
+        return rng
 
     def event(self, cls: type[E], /, **fields: Any) -> E:
         """Build an event stamped with a kernel id, event time, producer and causation."""

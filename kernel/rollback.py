@@ -35,7 +35,6 @@ from __future__ import annotations
 import copy
 import gc
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -69,14 +68,13 @@ class RollbackError(Exception):
 class Rollback:
     """One plugin's checkpoint and journal."""
 
-    __slots__ = ("_clock", "_ctx", "_rng", "_rng_state", "_state", "_timers", "_warned",
+    __slots__ = ("_clock", "_ctx", "_rng_state", "_state", "_timers", "_warned",
                  "every", "journal", "mode", "plugin", "why_off")
 
     def __init__(self, plugin: Plugin, ctx: Context, clock: Clock) -> None:
         self.plugin = plugin
         self._ctx = ctx
         self._clock = clock
-        self._rng: random.Random = ctx.rng
         self.mode: RollbackMode | None = None  # decided at the first checkpoint
         #: Inputs handled since the checkpoint, in order (re-handled on a rollback).
         self.journal: list[Event] = []
@@ -122,7 +120,8 @@ class Rollback:
             if state is not None:
                 self.mode, self._state = "snapshot", state
             elif mode == "snapshot":
-                raise RuntimeError(f"{self.plugin.name}: snapshot() returned None after bytes")
+                self._off("its snapshot() returned None after it had returned state")
+                return
             else:
                 mode = "copy"
         if mode == "copy":
@@ -133,7 +132,8 @@ class Rollback:
                 self._off(f"it has no snapshot() and its state cannot be copied "
                           f"({type(exc).__name__}: {exc})")
                 return
-        self._rng_state = self._rng.getstate()
+        rng = self._ctx._rng  # not made yet: nothing drawn, nothing to save
+        self._rng_state = None if rng is None else rng.getstate()
         self._timers = self._clock.timers()
         self.journal.clear()
         cost = time.perf_counter() - t0
@@ -168,7 +168,10 @@ class Rollback:
                             "snapshot()/restore() to make its handlers atomic",
                             self.plugin.name, self.why_off)
             return []
-        self._rng.setstate(self._rng_state)
+        if self._rng_state is None:
+            self._ctx._rng = None  # made afresh from the seed on its next use
+        else:
+            self._ctx.rng.setstate(self._rng_state)
         self._clock.restore_timers(self._timers)
         return list(self.journal)
 
@@ -178,7 +181,7 @@ class Rollback:
     def _shared(self) -> dict[int, Any]:
         """deepcopy memo: the kernel's objects stay shared, never copied."""
         ctx = self._ctx
-        shared = (ctx, ctx.bus, ctx.clock, ctx.rng, ctx.ids, ctx.log, ctx.config, self.plugin)
+        shared = (ctx, ctx.bus, ctx.clock, ctx._rng, ctx.ids, ctx.log, ctx.config, self.plugin)
         return {id(o): o for o in shared}
 
     # -- rolling back: restore, then re-handle the journal -------------------------

@@ -133,7 +133,7 @@ class PluginRunner(RunnerLifecycle):
             config=config,
             bus=bus,
             clock=self.clock,
-            rng=plugin_rng(seed, self.name),
+            rng=lambda: plugin_rng(seed, self.name),
             ids=self.ids,
             log=logging.getLogger(f"keel.plugin.{self.name}"),
         )
@@ -368,7 +368,10 @@ class PluginRunner(RunnerLifecycle):
         publish = getattr(self.bus, "publish_nowait", None)
         snapshot_every = self.snapshot_every
         rollback = self._rollback
-        journal = rollback.journal
+        journal_append = rollback.journal.append
+        # Inputs until the next checkpoint, counted here (cheaper than len() per input;
+        # a checkpoint taken elsewhere only makes this one come later).
+        room = rollback.every
         # Reused (cleared before each input): the fast path is never re-entered.
         outputs: list[Event] = []
 
@@ -380,6 +383,7 @@ class PluginRunner(RunnerLifecycle):
 
         def handle_nowait(delivery: Delivery) -> bool:
             # (Recovery re-handles through ``handle``, before the fast path is offered.)
+            nonlocal room
             event = delivery.event
             if (event is None or delivery.attempt != 1 or delivery.seq <= self._skip_through
                     or self._join is not LIVE):
@@ -416,9 +420,11 @@ class PluginRunner(RunnerLifecycle):
                 stats.published += len(outputs)
             stats.handled += 1
             stats.last_seq = delivery.seq
-            journal.append(event)
-            if len(journal) >= rollback.every:
+            journal_append(event)
+            room -= 1
+            if room <= 0:
                 rollback.checkpoint()
+                room = rollback.every
             if snapshot_every and stats.handled % snapshot_every == 0:
                 snap = self._snapshot_event(event, delivery.seq)
                 if snap is not None:

@@ -20,23 +20,20 @@ GOOD = ["0", "-0", "0E+40", "1E+23", "-999999999999999999999999", "1E-30", "0.00
 
 
 def _payload(cls: type, path: list[Any], value: Any) -> bytes:
+    """The wire form of a sample ``cls`` with ``value`` at ``path``."""
     sample = _instance(cls)
     raw = msgspec.to_builtins(sample, enc_hook=str)
     raw["type"] = tag_of(cls)
-    # Where each key sits in the encoded payload: an array_like struct travels as a
-    # list, so its fields are positions there (the error still names the field).
-    keys: list[Any] = []
-    obj: Any = sample
-    for key in path:
-        if isinstance(key, str) and obj.__struct_config__.array_like:
-            keys.append(obj.__struct_fields__.index(key))
+    node, obj = raw, sample
+    for n, key in enumerate(path):
+        wire = key
+        if isinstance(key, str) and isinstance(node, list):  # an array_like struct
+            wire = type(obj).__struct_fields__.index(key)
+        if n == len(path) - 1:
+            node[wire] = value
         else:
-            keys.append(key)
-        obj = obj[key] if isinstance(key, int) else getattr(obj, key)
-    node = raw
-    for key in keys[:-1]:
-        node = node[key]
-    node[keys[-1]] = value
+            node = node[wire]
+            obj = obj[key] if isinstance(key, int) else getattr(obj, key)
     return msgspec.msgpack.encode(raw)
 
 

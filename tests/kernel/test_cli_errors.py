@@ -84,3 +84,25 @@ def test_bad_config_numbers_name_the_key(tmp_path: Path, env: dict[str, str], to
     (tmp_path / "keel.toml").write_text(toml + "\n")
     env["KEEL_NATS_URL"] = dead_url()  # the config is checked before any connection
     clean_failure(keel(["run", "notary"], env, tmp_path), f"config key {key}")
+
+
+async def test_tail_prints_a_poison_message_as_an_error_line(
+        fresh_nats, tmp_path: Path, env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import msgspec
+
+    from kernel.nats_bus import NatsBus
+
+    bus = await NatsBus.connect(fresh_nats.url)
+    nan_bar = msgspec.msgpack.encode({
+        "type": "md.bar", "id": "b", "ts": 2, "producer": "x", "instrument": "X",
+        "open_ts": 1, "interval_ns": 1, "open": "1", "high": "NaN", "low": "1", "close": "1",
+        "volume": "1"})
+    await bus.publish_raw("keel.md.bar.X", nan_bar, msg_id="nan-1")
+    await bus.close()
+    env["KEEL_NATS_URL"] = fresh_nats.url
+    r = keel(["tail", "--from-seq", "1", "--limit", "1", "--json"], env, tmp_path)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    line = json.loads(r.stdout.splitlines()[0])
+    assert line["seq"] == 1 and "NaN is not a finite number - at `$.high`" in line["error"]

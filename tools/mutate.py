@@ -66,16 +66,17 @@ def run_one(module: str, tests: list[str], jobs: int) -> None:
     """Run mutmut on ``module`` with ``tests`` as the pytest selection; write a JSON summary."""
     import dataclasses
 
-    from mutmut import configuration
     from mutmut import __main__ as mutmut_main
+    from mutmut import configuration
     from mutmut.mutation.data import SourceFileMutationData
     from mutmut.mutation.diff_apply import get_diff_for_mutant
     from mutmut.stats import status_by_exit_code
 
-    # The mutated copy of this module is made anew: a copy left by an earlier
-    # run (mutated or not) would be reused as it is.
-    for stale in (ROOT / "mutants").glob(module + "*"):
-        stale.unlink()
+    # The mutated copy of this module is made anew (a copy left by an earlier
+    # run, mutated or not, would be reused as it is), and so are the stats of
+    # which test reaches which function (kept, they would lack this module's).
+    for stale in [*(ROOT / "mutants").glob(module + "*"), ROOT / "mutants" / "mutmut-stats.json"]:
+        stale.unlink(missing_ok=True)
     configuration._config = dataclasses.replace(
         configuration.config(), only_mutate=[module],
         pytest_add_cli_args_test_selection=list(tests))

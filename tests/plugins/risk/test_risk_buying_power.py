@@ -28,7 +28,7 @@ from contracts import (
 )
 from kernel import ConfigError, convert_config
 from kernel.testing.harness import Harness
-from plugins.risk import Code, RiskConfig, RiskEngine, RiskPlugin, equity
+from plugins.risk import RiskConfig, RiskEngine, RiskPlugin, equity
 
 _ids = itertools.count()
 SEC = 1_000_000_000

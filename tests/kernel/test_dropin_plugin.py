@@ -48,7 +48,8 @@ def test_the_host_runs_it(installed: Path) -> None:
     script = r"""
 import asyncio
 from decimal import Decimal as D
-from kernel import PluginError, PluginHost
+from contracts import Bar
+from kernel import PluginHost
 from kernel.testing.harness import Harness
 
 async def main():

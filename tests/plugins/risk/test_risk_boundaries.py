@@ -234,6 +234,8 @@ def test_reduce_only_exactly_flattening_passes_flipping_does_not(pos_side: Side,
     r.apply(fill(pos_side, "0.7", "100"))
     denied(r.apply(order(exit_side, "0.71", reduce_only=True)), Code.REDUCE_ONLY, "0.7", "0.71")
     assert accepted(r.apply(order(exit_side, "0.7", reduce_only=True)))
+    # the open exit counts: one more unit would flip the position
+    denied(r.apply(order(exit_side, "0.01", reduce_only=True)), Code.REDUCE_ONLY, "0.7", "0.71")
     denied(r.apply(order(pos_side, "0.1", reduce_only=True)), Code.REDUCE_ONLY, "0.7", "0.1")
     # another instrument is flat: nothing to reduce
     denied(r.apply(order(exit_side, "0.1", instrument="B", reduce_only=True)),
@@ -356,11 +358,42 @@ def _case(code: Code) -> tuple[list[Event], str, str]:
 
 ORDER_CODES = [c for c in Code if c is not Code.MAX_ORDER_AGE]
 
+#: What the user reads for each case above: what was wrong, and what to do.
+REASONS = {
+    Code.DUPLICATE_ORDER: "client order id 'd' was already decided; give every new order a "
+                          "new id",
+    Code.INVALID_ORDER: "qty must be > 0, got 0",
+    Code.HALTED: "trading is halted (HALT: x); only cancels pass until `keel resume`",
+    Code.PARENT_REJECTED: "its parent order 'p' was rejected",
+    Code.LIST_REJECTED: "member 'p' of list 'L' was rejected: a contingent list trades whole "
+                        "or not at all",
+    Code.OFF_TICK: "limit_price 100.04 is not a multiple of T's tick size 0.05",
+    Code.OFF_LOT: "qty 25 is not a whole number of T's lot size 10",
+    Code.BELOW_MIN_QTY: "qty 10 is below T's min_qty",
+    Code.REDUCE_ONLY: "a reduce-only order must shrink the position (with the open orders on "
+                      "its side)",
+    Code.SHORT_NOT_ALLOWED: "a cash account cannot sell short: A position incl. open sells "
+                            "would be -1",
+    Code.MAX_DAILY_LOSS: "daily loss limit reached; only exposure-reducing orders pass until "
+                         "the next UTC day",
+    Code.REDUCING_ONLY: "trading state is REDUCING: only orders that shrink a position pass",
+    Code.MAX_ORDER_QTY: "order quantity above max_order_qty",
+    Code.NO_PRICE: "no price to value A: send a limit price or ref_price, or wait for market "
+                   "data",
+    Code.MAX_ORDER_NOTIONAL: "order notional above max_order_notional",
+    Code.MAX_POSITION: "A position incl. open orders would exceed max_position",
+    Code.MAX_GROSS_EXPOSURE: "worst-case gross exposure would exceed max_gross_exposure",
+    Code.INSUFFICIENT_BUYING_POWER: "margin account: worst-case gross exposure would be 120, "
+                                    "above equity x leverage 1 = 100",
+    Code.MAX_OPEN_ORDERS: "too many open orders",
+    Code.ORDER_RATE: "more than 1 orders within 1.0s",
+}
+
 
 @pytest.mark.parametrize("code", ORDER_CODES, ids=str)
-def test_every_denial_carries_its_limit_and_value_and_decodes(code: Code) -> None:
+def test_every_denial_carries_its_limit_value_and_reason_and_decodes(code: Code) -> None:
     out, limit, value = _case(code)
-    denied(out, code, limit, value)
+    assert denied(out, code, limit, value).detail == REASONS[code]
 
 
 def test_the_order_age_breach_carries_its_limit_and_value_and_decodes() -> None:
@@ -371,9 +404,115 @@ def test_the_order_age_breach_carries_its_limit_and_value_and_decodes() -> None:
     cancel, b = out
     assert isinstance(b, RiskBreach) and (b.code, b.limit, b.value) == ("MAX_ORDER_AGE", "30.0",
                                                                         "45")
-    assert b.client_order_id == "old" and "open 45s" in b.detail
+    assert b.client_order_id == "old"
+    assert b.detail == "MAX_ORDER_AGE: open 45s, longer than max_order_age_s 30.0"
+    assert cancel.reason == b.detail
     assert decode(encode(b)) == b and decode(encode(cancel)) == cancel
 
 
 def test_the_cases_cover_every_code() -> None:
-    assert {*ORDER_CODES, Code.MAX_ORDER_AGE} == set(Code)
+    assert {*ORDER_CODES, Code.MAX_ORDER_AGE} == set(Code) == {*REASONS, Code.MAX_ORDER_AGE}
+
+
+# -- checks that only some orders reach ----------------------------------------------------
+@pytest.mark.parametrize("side", [SELL, BUY])
+def test_a_position_of_exactly_one_is_reduced_by_a_reduce_only_order(side: Side) -> None:
+    r = engine()
+    r.apply(fill(BUY if side is SELL else SELL, "1", "100"))
+    assert accepted(r.apply(order(side, "1", reduce_only=True)))
+
+
+def test_a_reversal_to_the_same_size_is_not_a_bigger_position() -> None:
+    r = engine(max_position="5")
+    r.apply(fill(BUY, "10", "100"))  # over the limit (fills are not checked)
+    assert accepted(r.apply(order(SELL, "20")))  # +10 -> -10: no bigger
+    denied(r.apply(order(SELL, "0.5")), Code.MAX_POSITION, "5", "-10.5")
+
+
+def test_a_trailing_stop_is_valued_at_its_reference_not_its_trigger() -> None:
+    r = engine(max_order_notional="1000")
+    trailing = {"order_type": OrderType.TRAILING_STOP, "trailing_offset": D(5)}
+    # trigger 50 would value it at 500; the reference 100 values it at 1000
+    assert accepted(r.apply(order(SELL, "10", ref="100", trigger_price=D(50), **trailing)))
+    denied(r.apply(order(SELL, "10.01", ref="100", trigger_price=D(50), **trailing)),
+           Code.MAX_ORDER_NOTIONAL, "1000", "1001.00")
+    # a plain stop is valued at its trigger
+    assert accepted(r.apply(order(SELL, "19", ref="100", order_type=OrderType.STOP,
+                                  trigger_price=D(50))))
+
+
+def test_regime_scaling_with_only_an_order_size_limit() -> None:
+    from contracts import RegimeInferred
+
+    r = engine(max_order_qty="10", regime_scale={"HIGH_VOL": "0.5"})
+    r.apply(RegimeInferred(id="g", ts=1, producer="regime", instrument="A", regime=1,
+                           label="HIGH_VOL", probabilities=[0.0, 1.0], model="m",
+                           model_version=1))
+    assert accepted(r.apply(order(qty="5")))
+    denied(r.apply(order(qty="5.5")), Code.MAX_ORDER_QTY, "5.0", "5.5")
+
+
+def _bracket(r: RiskEngine, filled_first: str | None = None) -> list[list[Event]]:
+    outs = [r.apply(order(BUY, "10", client_order_id="e", order_list_id="L",
+                          contingency=ContingencyType.OTO, linked_order_ids=["tp"]))]
+    if filled_first is not None:
+        r.apply(OrderFilled(id="pf", ts=2, producer="paper", client_order_id="e",
+                            account="default", instrument="A", venue="paper", fill_id="e-1",
+                            side=BUY, qty=D(filled_first), price=D(100), fee=D(0),
+                            cum_qty=D(filled_first), leaves_qty=D(10) - D(filled_first)))
+    outs.append(r.apply(order(SELL, "10", client_order_id="tp", order_list_id="L",
+                              order_type=OrderType.LIMIT, limit_price=D(110),
+                              parent_order_id="e", reduce_only=True)))
+    return outs
+
+
+def test_an_exit_attached_after_its_parent_partly_filled_still_closes_the_whole_entry() -> None:
+    r = engine()
+    entry, exit_ = _bracket(r, filled_first="4")
+    assert accepted(entry) and accepted(exit_)  # 10 <= 6 left + 4 filled
+    assert r.state.accounts["default"].open_orders["tp"].exit
+
+
+def test_exits_still_count_against_open_orders_and_the_rate() -> None:
+    r = engine(max_open_orders=1)
+    entry, exit_ = _bracket(r)
+    assert accepted(entry)
+    denied(exit_, Code.MAX_OPEN_ORDERS, "1", "1")
+    r = engine(max_orders_per_window=1)
+    entry, exit_ = _bracket(r)
+    denied(exit_, Code.ORDER_RATE, "1", "2")
+
+
+def test_require_price_needs_one_for_what_buying_power_checks() -> None:
+    r = engine(require_price=True, accounts={"c": {"account_type": "cash"}})
+    # margin: a sell opening a short needs a price; cash: a buy always does
+    denied(r.apply(order(SELL, "1", ref=None)), Code.NO_PRICE, "", "")
+    denied(r.apply(order(BUY, "1", ref=None, account="c")), Code.NO_PRICE, "", "")
+    # even one buying back a short the account got by a fill risk never approved
+    r.apply(fill(SELL, "2", "100", instrument="Z", account="c"))
+    r.state.prices.clear()
+    denied(r.apply(order(BUY, "1", ref=None, account="c", instrument="Z")), Code.NO_PRICE,
+           "", "")
+    # a margin buy back of that short needs none (it only reduces)
+    r.apply(fill(SELL, "2", "100", instrument="Z"))
+    r.state.prices.clear()
+    assert accepted(r.apply(order(BUY, "1", ref=None, instrument="Z")))
+
+
+def test_long_only_can_be_set_per_account() -> None:
+    r = engine(accounts={"lo": {"long_only": True}})
+    out = r.apply(order(SELL, "1", account="lo"))
+    b = denied(out, Code.SHORT_NOT_ALLOWED, "0", "-1")
+    assert b.detail == "long_only is set: A position incl. open sells would be -1"
+    assert accepted(r.apply(order(SELL, "1")))  # the default account may go short
+
+
+@pytest.mark.parametrize(("kw", "reason", "value"), [
+    ({"order_type": OrderType.STOP, "trigger_price": D("99.99")},
+     "trigger_price 99.99 is not a multiple of T's tick size 0.05", "99.99"),
+    ({"order_type": OrderType.TRAILING_STOP, "trailing_offset": D("0.07")},
+     "trailing_offset 0.07 is not a multiple of T's tick size 0.05", "0.07"),
+])
+def test_off_tick_names_the_price_field(kw: dict[str, Any], reason: str, value: str) -> None:
+    out = engine(instrument_specs=SPECS).apply(order(qty="20", instrument="T", **kw))
+    assert denied(out, Code.OFF_TICK, "0.05", value).detail == reason

@@ -315,3 +315,125 @@ def test_reduce_only_exactly_flattening_fills_whole() -> None:
     assert [o.cls for o in outs] == [OrderFilled]
     assert (outs[0].fields["qty"], outs[0].fields["leaves_qty"]) == (D("0.6"), D("0.0"))
     assert b.positions == {"default/Y": D("0.0")}
+
+
+# -- limits equal to the price, stop-limits, post-only on trigger ---------------------------
+@pytest.mark.parametrize(("side", "limit"), [(BUY, "100"), (SELL, "100")])
+def test_a_limit_exactly_at_the_last_close_fills_on_arrival(side: Side, limit: str) -> None:
+    b = broker(fill="bar_close")
+    b.on_bar(bar(0, "99", "101", "98", "100"))
+    assert filled(b.submit(sub("l", side, "1", OrderType.LIMIT, limit_price=limit))) == [
+        ("l", D(1), D(100))]
+
+
+@pytest.mark.parametrize(("side", "price"), [(BUY, "1.21"), (SELL, "1.19")])
+def test_a_limit_exactly_at_the_quote_fills_on_a_tick(side: Side, price: str) -> None:
+    b = broker(fill="next_tick")
+    b.submit(sub("l", side, "1", OrderType.LIMIT, limit_price=price))
+    assert filled(b.on_tick(tick(1, "1.19", "1.21"))) == [("l", D(1), D(price))]
+
+
+@pytest.mark.parametrize(("side", "trigger", "bar_"), [
+    (SELL, "95", ("100", "101", "95", "96")), (BUY, "105", ("100", "105", "99", "104"))])
+def test_a_stop_limit_with_its_limit_at_the_trigger_fills_there(side: Side, trigger: str,
+                                                                bar_: tuple[str, ...]) -> None:
+    b = broker()
+    b.submit(sub("sl", side, "1", OrderType.STOP_LIMIT, trigger_price=trigger,
+                 limit_price=trigger))
+    assert filled(b.on_bar(bar(0, *bar_))) == [("sl", D(1), D(trigger))]
+
+
+def test_a_post_only_stop_limit_marketable_when_triggered_is_cancelled() -> None:
+    b = broker()
+    b.submit(sub("take", BUY, "1", OrderType.STOP_LIMIT, trigger_price="105",
+                 limit_price="106", post_only=True))
+    b.submit(sub("make", BUY, "1", OrderType.STOP_LIMIT, trigger_price="105",
+                 limit_price="104", post_only=True))
+    outs = b.on_bar(bar(0, "100", "107", "99", "106"))
+    assert [o.cls.__name__ for o in outs] == ["OrderTriggered", "OrderCancelled",
+                                              "OrderTriggered"]
+    cancel = of(outs, OrderCancelled)[0]
+    assert cancel["client_order_id"] == "take"
+    assert cancel["reason"] == "post-only: the limit would trade at 105 when triggered"
+    assert list(b.orders) == ["make"]  # rests as a limit at 104
+    assert filled(b.on_bar(bar(1, "104.5", "105", "103.9", "104"))) == [("make", D(1), D(104))]
+
+
+def test_day_and_gtd_expiries_say_why() -> None:
+    from contracts import OrderExpired, TimeInForce
+
+    day = 86_400 * 1_000_000_000
+    b = broker()
+    b.submit(sub("d", SELL, "1", OrderType.LIMIT, limit_price="200",
+                 time_in_force=TimeInForce.DAY))
+    b.submit(sub("g", SELL, "1", OrderType.LIMIT, limit_price="200",
+                 time_in_force=TimeInForce.GTD, expire_ts=day - 1))
+    outs = b.on_bar(Bar(id="late", ts=day + 60, producer="md", instrument="X", open_ts=day,
+                        interval_ns=60, open=D(100), high=D(100), low=D(100), close=D(100),
+                        volume=D(1)))
+    assert [(e["client_order_id"], e["reason"]) for e in of(outs, OrderExpired)] == [
+        ("d", "DAY order: its UTC day ended"), ("g", f"GTD order: expire_ts {day - 1} reached")]
+
+
+# -- stops and trailing stops: who moves, by how much ----------------------------------------
+def test_a_plain_stop_with_a_reference_price_never_trails() -> None:
+    b = broker()
+    b.submit(sub("s", SELL, "1", OrderType.STOP, trigger_price="95", ref_price="100"))
+    assert b.on_bar(bar(0, "100", "103", "96", "102")) == []
+    assert filled(b.on_bar(bar(1, "101", "101", "95", "96"))) == [("s", D(1), D(95))]
+
+
+def test_trailing_stops_use_the_instruments_own_tick() -> None:
+    b = broker(tick_sizes={"X": "0.25"})
+    outs = b.submit(sub("t", SELL, "1", OrderType.TRAILING_STOP, trailing_offset="1",
+                        ref_price="100.1"))
+    assert of(outs, OrderUpdated)[0]["trigger_price"] == D("99.00")  # 99.1 down to 0.25
+    outs = b.on_bar(bar(0, "100.1", "101.6", "99.5", "101"))
+    assert of(outs, OrderUpdated)[0]["trigger_price"] == D("100.50")  # 100.6 down
+
+
+def test_a_move_of_less_than_a_tick_moves_the_best_price_not_the_trigger() -> None:
+    b = broker(tick_size="1")
+    b.submit(sub("t", SELL, "1", OrderType.TRAILING_STOP, trailing_offset="2",
+                 ref_price="100"))  # trigger 98
+    assert b.on_bar(bar(0, "100", "100.5", "99", "100")) == []  # 98.5 -> 98: no update
+    assert b.orders["t"].best == D("100.5")
+    outs = b.on_bar(bar(1, "100", "101.2", "99", "100"))  # 99.2 -> 99
+    assert [u["trigger_price"] for u in of(outs, OrderUpdated)] == [D(99)]
+
+
+@pytest.mark.parametrize(("given", "update"), [("103", None), ("107", "105")])
+def test_a_buy_trailing_stop_keeps_a_given_trigger_below_its_own(given: str,
+                                                                 update: str | None) -> None:
+    b = broker()
+    outs = b.submit(sub("t", BUY, "1", OrderType.TRAILING_STOP, trailing_offset="5",
+                        trigger_price=given, ref_price="100"))  # its own: 105
+    assert [u["trigger_price"] for u in of(outs, OrderUpdated)] == (
+        [] if update is None else [D(update)])
+    assert b.orders["t"].trigger_price == D(update or given)
+
+
+def test_the_trailing_update_says_why() -> None:
+    b = broker()
+    outs = b.submit(sub("t", SELL, "1", OrderType.TRAILING_STOP, trailing_offset="2",
+                        ref_price="100"))
+    assert of(outs, OrderUpdated)[0]["reason"] == "trailing stop set from best price 100"
+    outs = b.on_bar(bar(0, "100", "103", "99", "102"))
+    assert of(outs, OrderUpdated)[0]["reason"] == "trailing stop ratcheted: best price 103"
+
+
+# -- which tick applies --------------------------------------------------------------------
+def test_the_tick_of_each_instrument_in_order_of_precedence() -> None:
+    from plugins.paper.pricing import Pricing
+
+    config = convert_config({
+        "tick_size": "0.001", "tick_sizes": {"A": "0.5", "B": "0.25"},
+        "instrument_specs": {"A": {"tick_size": "0.05"}, "C": {"tick_size": "0.02"},
+                             "D": {"lot_size": "1"}, "*": {"tick_size": "0.1"}}},
+        PaperConfig, prefix="plugin.paper")
+    p = Pricing(config)
+    # paper's own entry, then the instrument's spec, then the "*" spec, then tick_size
+    assert [p.tick(i) for i in "ABCDE"] == [D("0.5"), D("0.25"), D("0.02"), D("0.1"),
+                                            D("0.1")]
+    assert Pricing(convert_config({"tick_size": "0.001", "instrument_specs": {
+        "D": {"lot_size": "1"}}}, PaperConfig, prefix="plugin.paper")).tick("D") == D("0.001")

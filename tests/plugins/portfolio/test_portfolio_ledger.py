@@ -180,8 +180,13 @@ def test_short_position_pnl() -> None:
 
 
 def test_non_positive_fill_is_refused() -> None:
-    with pytest.raises(InvalidFillError, match="must be > 0"):
-        core().apply(fill(Side.BUY, D(0), D(1)))
+    bad = fill(Side.BUY, D(0), D(1))
+    with pytest.raises(InvalidFillError, match="must be > 0") as info:
+        core().apply(bad)
+    err = info.value
+    assert (err.client_order_id, err.fill_id, err.qty) == (bad.client_order_id, "1", D(0))
+    assert str(err) == (f"fill '1' of order {bad.client_order_id!r} has qty 0; a fill's qty "
+                        "must be > 0 (the broker that emitted it is wrong)")
 
 
 @given(st.lists(st.integers(min_value=1, max_value=10_000), min_size=2, max_size=60),

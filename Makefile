@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench mutate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "keel needs Python >= 3.11"'
@@ -21,17 +21,23 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples
+	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples
+	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples tools
 	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bus
 
+# Mutation testing of the money and state logic (not part of `make test`):
+# every module in [tool.keel.mutate.modules] of pyproject.toml, or only
+# MODULES="plugins/risk/checks.py ...". MUTATE_JOBS sets mutmut's workers (2).
+mutate: $(STAMP)
+	$(BIN)/python tools/mutate.py $(MODULES)
+
 clean:
-	rm -rf $(VENV) .keel
+	rm -rf $(VENV) .keel mutants

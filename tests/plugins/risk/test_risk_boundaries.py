@@ -516,3 +516,67 @@ def test_long_only_can_be_set_per_account() -> None:
 def test_off_tick_names_the_price_field(kw: dict[str, Any], reason: str, value: str) -> None:
     out = engine(instrument_specs=SPECS).apply(order(qty="20", instrument="T", **kw))
     assert denied(out, Code.OFF_TICK, "0.05", value).detail == reason
+
+
+def test_a_zero_daily_loss_limit_is_shown_as_zero() -> None:
+    r = engine(max_daily_loss="0", daily_loss_action="reject")
+    assert r.apply(snapshot("0.01")) == []
+    (b,) = r.apply(snapshot("0"))  # not a cent of loss allowed: breached at 0
+    assert (b.limit, b.value) == ("0", "0")
+    denied(r.apply(order()), Code.MAX_DAILY_LOSS, "0", "0")
+
+
+def test_a_breach_restored_under_a_config_without_the_limit_still_denies_today() -> None:
+    import msgspec
+
+    from plugins.risk import RiskState
+
+    r = engine(max_daily_loss="100", daily_loss_action="reject")
+    r.apply(snapshot("-100"))
+    state = msgspec.msgpack.decode(msgspec.msgpack.encode(r.state), type=RiskState)
+    restored = RiskEngine(convert_config({}, RiskConfig, prefix="plugin.risk"), Maker(), state)
+    denied(restored.apply(order()), Code.MAX_DAILY_LOSS, "", "-100")
+
+
+# -- buying power: per-account settings, open sells, prices --------------------------------
+def test_a_cash_account_among_margin_ones_checks_its_own_cash() -> None:
+    r = engine(leverage="2", accounts={"c": {"account_type": "cash", "initial_cash": "500"}})
+    b = denied(r.apply(order(BUY, "6", account="c")), Code.INSUFFICIENT_BUYING_POWER,
+               "500", "600")
+    assert b.detail == ("cash account: the buy costs 600, 500 is available (cash less 0 "
+                        "reserved by open buys)")
+    assert accepted(r.apply(order(BUY, "5", account="c")))
+    assert accepted(r.apply(order(BUY, "6")))  # the default account: margin, 100 000 x 2
+
+
+def test_open_sells_reserve_no_cash() -> None:
+    r = engine(account_type="cash", initial_cash="1000")
+    r.apply(fill(BUY, "2", "100"))  # cash 800
+    assert accepted(r.apply(order(SELL, "2")))  # valued at 100, but a sell
+    assert accepted(r.apply(order(BUY, "8")))  # 800: all the cash
+
+
+def test_margin_values_the_order_at_its_own_price_not_the_last_one() -> None:
+    r = engine(initial_cash="1000")
+    r.apply(fill(BUY, "1", "50"))  # last price of A: 50; cash 950, equity 1000
+    out = r.apply(order(BUY, "14", ref=None, order_type=OrderType.LIMIT, limit_price=D(100)))
+    # 15 at the limit 100 = 1500 > 1000 (at the last price 50 it would be 750)
+    denied(out, Code.INSUFFICIENT_BUYING_POWER, "1000", "1500")
+
+
+def test_an_order_that_keeps_exposure_passes_even_above_buying_power() -> None:
+    r = engine(initial_cash="1000")
+    r.apply(fill(BUY, "10", "100", instrument="A"))
+    r.apply(fill(SELL, "5", "100", instrument="B"))  # equity 1000, exposure 1500
+    assert accepted(r.apply(order(SELL, "5", instrument="A")))  # worst case still long 10
+    denied(r.apply(order(BUY, "0.01", instrument="A")), Code.INSUFFICIENT_BUYING_POWER,
+           "1000", "1501.00")
+
+
+def test_equity_counts_an_unpriced_position_at_zero() -> None:
+    from plugins.risk import equity
+    from plugins.risk.state import AccountRisk
+
+    cfg = convert_config({"initial_cash": "1000"}, RiskConfig, prefix="plugin.risk")
+    acct = AccountRisk(positions={"A": D(2), "B": D(3), "C": D(0)})
+    assert equity(cfg, "default", acct, {"A": D(10), "C": D(7)}) == D(1020)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
+from contracts import RegimeModelFitted
 from plugins.regime.forward import ForwardFilter
 
 from .helpers import hand_model
@@ -142,3 +143,43 @@ def test_a_row_impossible_under_every_predicted_state_restarts_from_the_emission
                                     [[1.0, 0.0], [0.0, 1.0]], [1.0, 0.0]))
     assert filt.step(None, [100.0]) == [0.0, 1.0]
     assert filt.step(None, [0.0]) == [1.0, 0.0]
+
+
+# -- the unrolled three-state paths at their numeric edges ----------------------------------
+def _three(d: int, means: list[float], transmat: list[list[float]] | None = None,
+           start: list[float] | None = None) -> RegimeModelFitted:
+    eye = [[1.0 if i == j else 0.0 for j in range(d)] for i in range(d)]
+    return hand_model([[m] * d for m in means], [eye, eye, eye],
+                      transmat or [[1 / 3] * 3] * 3, start,
+                      features=("log_return", "realized_vol", "x")[:d])
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("unrolled", [True, False])
+def test_three_states_restart_when_every_predicted_state_is_impossible(d: int,
+                                                                      unrolled: bool) -> None:
+    # stuck in state 0 (identity transitions); x is ~950 d nats likelier under the two
+    # equal states 1 and 2: the restart splits the posterior between them
+    eye3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    filt = ForwardFilter(_three(d, [0.0, 10.0, 10.0], eye3, [1.0, 0.0, 0.0]), unrolled=unrolled)
+    assert filt.k == 3
+    assert filt.step(None, [100.0] * d) == [0.0, 0.5, 0.5]
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("x", [0.0, 50.0, 100.0])
+def test_three_states_far_apart_neither_overflow_nor_underflow(d: int, x: float) -> None:
+    # log-densities 1250 d nats apart: only the shift by the largest keeps exp finite
+    filt = ForwardFilter(_three(d, [0.0, 50.0, 100.0]))
+    alpha = filt.step(None, [x] * d)
+    assert alpha == [1.0 if m == x else 0.0 for m in (0.0, 50.0, 100.0)]
+    assert filt.step(alpha, [x] * d) == alpha
+
+
+def test_an_outlier_after_the_first_step_keeps_the_prediction() -> None:
+    filt = ForwardFilter(hand_model([[0.0], [2.0]], [[[1.0]], [[1.0]]], A2))
+    a2 = [0.55, 0.45]
+    # x = 40: b_0 / b_1 = exp(2 - 80) = e^-78, weighted by the prediction [0.585, 0.415]
+    w = 0.585 * math.exp(-78.0)
+    assert filt.step(a2, [40.0]) == pytest.approx([w / (w + 0.415), 0.415 / (w + 0.415)],
+                                                  rel=1e-12)

@@ -402,6 +402,16 @@ def test_a_move_of_less_than_a_tick_moves_the_best_price_not_the_trigger() -> No
     assert [u["trigger_price"] for u in of(outs, OrderUpdated)] == [D(99)]
 
 
+def test_a_buy_trailing_stop_moves_down_only_by_whole_ticks() -> None:
+    b = broker(tick_size="1")
+    b.submit(sub("t", BUY, "1", OrderType.TRAILING_STOP, trailing_offset="2",
+                 ref_price="100"))  # trigger 102
+    assert b.on_bar(bar(0, "100", "101", "99.5", "100")) == []  # 101.5 -> 102: no update
+    assert b.orders["t"].best == D("99.5")
+    outs = b.on_bar(bar(1, "100", "101", "98.8", "100"))  # 100.8 -> 101
+    assert [u["trigger_price"] for u in of(outs, OrderUpdated)] == [D(101)]
+
+
 @pytest.mark.parametrize(("given", "update"), [("103", None), ("107", "105")])
 def test_a_buy_trailing_stop_keeps_a_given_trigger_below_its_own(given: str,
                                                                  update: str | None) -> None:

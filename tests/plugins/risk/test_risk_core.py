@@ -205,7 +205,8 @@ def test_an_unpriced_order_is_counted_but_an_unpriced_exit_is_not() -> None:
     r.apply(order(SELL, "1", instrument="N", ref=None, client_order_id="x",
                   order_list_id="L", parent_order_id="e"))
     r.apply(order(BUY, "1", instrument="A", ref="100"))
-    assert (r.state.counters.accepted, r.state.counters.unpriced) == (3, 1)
+    r.apply(order(BUY, "1", instrument="M", ref=None))
+    assert (r.state.counters.accepted, r.state.counters.unpriced) == (4, 2)
     assert "N" not in r.state.prices
 
 

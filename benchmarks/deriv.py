@@ -1,6 +1,7 @@
 """Deriv adapter: messages per second of the sans-IO core, and reconnect-to-resubscribed time.
 
     .venv/bin/python -m benchmarks.deriv [--messages 200000] [--streams 10] [--drops 10]
+                                         [--contracts 10]
 
 1. Core throughput, in one run against a baseline measured in the same run:
    ``json.loads`` of the same frames (stdlib, floats: what python-deriv-api
@@ -14,6 +15,15 @@
    client itself needs), reported as median and max. Every resubscription counts
    against the client-side rate limiter (180 general calls a minute by default),
    which holds back further ones: keep ``(streams + 1) * (drops + 1)`` under 180.
+3. Trading: the core on ``proposal_open_contract`` frames of a held contract
+   (decode, mark, ``ContractUpdated`` fields), against ``json.loads`` of the same
+   frames; and the plugin (``trading = true``) holding ``--contracts``
+   contracts on the fake venue, cut ``--drops`` times: the time from the cut
+   (``VenueLinkChanged`` disconnected) to ``VenueReconciled`` on the new
+   connection (portfolio, statement, a ``proposal_open_contract`` subscription
+   per contract and the balance answered, corrections made), backoff 10 ms.
+   Pricing calls are limited to 80 a minute: keep ``contracts * (drops + 1)``
+   under 80.
 
 Run by hand; not a test.
 """
@@ -25,6 +35,7 @@ import asyncio
 import json
 import statistics
 import time
+from decimal import Decimal
 
 import msgspec
 
@@ -111,14 +122,109 @@ async def bench_reconnect(streams: int, drops: int) -> None:
           f"max {max(times):.1f} ms")
 
 
+def _poc(i: int) -> str:
+    bid = f"{10 + (i % 200) / 100:.2f}"
+    return ('{"echo_req":{"contract_id":70000000001,"proposal_open_contract":1,"subscribe":1},'
+            '"msg_type":"proposal_open_contract","proposal_open_contract":{"bid_price":'
+            f'{bid},"buy_price":10.00,"contract_id":70000000001,"contract_type":"CALL",'
+            '"currency":"USD","current_spot":1558.69,"current_spot_time":'
+            f'{1_700_000_000 + i},"date_start":1700000000,"entry_tick":1558.59,'
+            '"entry_tick_time":1700000000,"is_expired":0,"is_sold":0,"is_valid_to_sell":1,'
+            '"payout":19.50,"profit":0.00,"purchase_time":1700000000,'
+            '"shortcode":"CALL_R_100_19.50_1700000000_1700000060_S0P_0","status":"open",'
+            '"transaction_ids":{"buy":150000000001},"underlying":"R_100",'
+            '"id":"2d3c1e7a-9b1f-4c5d-8e6f-0a1b2c3d4e5f"},'
+            '"subscription":{"id":"2d3c1e7a-9b1f-4c5d-8e6f-0a1b2c3d4e5f"}}')
+
+
+def bench_trading_core(n: int) -> None:
+    from plugins.deriv.book import Held
+
+    config = msgspec.convert({"app_id": "1089", "trading": True, "instrument_list": False,
+                              "contracts": False, "rate_limits": False}, DerivConfig)
+    frames = [_poc(i) for i in range(n)]
+    msgs = [VenueMessage(id=f"m{i}", ts=0, producer="deriv", venue="deriv", link="deriv",
+                         connection="c", n=i, text=f) for i, f in enumerate(frames)]
+    t0 = time.perf_counter()
+    for f in frames:
+        json.loads(f)
+    base = time.perf_counter() - t0
+    core = DerivCore(config, link="deriv")
+    core.state.connection, core.state.ready = "c", True
+    core.state.trading.held["70000000001"] = Held(
+        contract_id="70000000001", account="default", instrument="R_100",
+        contract_type="CALL", buy_price=msgspec.convert("10.00", type=Decimal))
+    outs = 0
+    t0 = time.perf_counter()
+    for m in msgs:
+        outs += len(core.on_message(m))
+    full = time.perf_counter() - t0
+    print(f"poc   json.loads {_rate(n, base)} | core {_rate(n, full)} "
+          f"({base / full:.2f}x json.loads, {outs:,} ContractUpdated)")
+
+
+async def bench_reconcile(contracts: int, drops: int) -> None:
+    import os
+
+    from contracts import Event, VenueReconciled
+    from kernel import LiveClock, MemoryBus, PluginRunner, convert_config
+    from plugins.deriv import DerivPlugin
+
+    os.environ["DERIV_TOKEN"] = "demo-token-123"
+    async with FakeDeriv() as fake:
+        await fake.tick()
+        transport = LegacyTransport(fake.legacy_url, "1089", Secret("demo-token-123"))
+        async with DerivSession(transport) as s:
+            for _ in range(contracts):
+                p = await s.request(rq.proposal(rq.ProposalSpec(
+                    contract_type="MULTUP", symbol="R_100", currency="USD",
+                    amount=Decimal(10), multiplier=Decimal(100))))
+                await s.request(rq.buy(p.data.id, Decimal(10)))
+        bus = MemoryBus()
+        cfg = convert_config({"url": fake.legacy_url, "app_id": "1089", "trading": True,
+                              "instrument_list": False, "contracts": False,
+                              "reconnect_initial_s": 0.01, "reconnect_max_s": 0.01,
+                              "reconnect_jitter": 0.0}, DerivConfig, prefix="plugin.deriv")
+        runner = PluginRunner(DerivPlugin, cfg, bus=bus, clock=LiveClock(), tracing=False)
+        await runner.start()
+
+        def events() -> list[Event]:
+            return [d.event for d in bus.messages() if d.event is not None]
+
+        async def reconciled(n: int) -> None:
+            async with asyncio.timeout(20):
+                while len([e for e in events() if isinstance(e, VenueReconciled)
+                           and e.ok]) < n:
+                    await asyncio.sleep(0.001)
+
+        await reconciled(1)
+        times = []
+        for i in range(drops):
+            fake.drop_connections()
+            await reconciled(i + 2)
+            cut = [e for e in events() if isinstance(e, VenueLinkChanged)
+                   and e.state is LinkState.DISCONNECTED][-1]
+            done = [e for e in events() if isinstance(e, VenueReconciled)][-1]
+            times.append((done.ts - cut.ts) / 1e6)
+        held = len(runner.plugin.core.state.trading.held)  # type: ignore[attr-defined]
+        await runner.stop()
+    print(f"reconnect -> reconciled, {held} contracts re-subscribed (backoff 10 ms, "
+          f"loopback, {drops} drops): median {statistics.median(times):.1f} ms, "
+          f"max {max(times):.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--streams", type=int, default=10)
     parser.add_argument("--drops", type=int, default=10)
+    parser.add_argument("--contracts", type=int, default=5)
     args = parser.parse_args()
     bench_core(args.messages)
+    bench_trading_core(args.messages)
     asyncio.run(bench_reconnect(args.streams, args.drops))
+    asyncio.run(bench_reconcile(args.contracts, min(args.drops, 80 // max(1, args.contracts)
+                                                    - 1)))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from .control import (
 )
 from .integrity import LogSeal, chain_hash, message_digest
 from .intelligence import (
+    CorrelationEdge,
+    CorrelationGraphComputed,
     EmbeddingComputed,
     ModelCard,
     ModelRegistered,
@@ -22,7 +24,7 @@ from .intelligence import (
     RegimeModelFitted,
 )
 from .market import Bar, Tick
-from .order_rules import list_ids, order_problem
+from .order_rules import OrderFault, list_ids, order_fault, order_problem
 from .orders import (
     CONDITIONAL_TYPES,
     LIMIT_TYPES,
@@ -45,6 +47,7 @@ from .orders import (
 )
 from .portfolio import PortfolioSnapshot, Position
 from .registry import EVENT_TYPES, AnyEvent, event_type, tag_of
+from .strategies import StrategyBacktested, StrategyRegistered
 from .subjects import (
     CONTROL_PREFIX,
     LOG_SUBJECTS,
@@ -62,12 +65,27 @@ from .system import (
     TimerFired,
 )
 from .venue import (
+    BalanceCorrected,
     ContractOffered,
     InstrumentListed,
     LinkState,
     VenueLinkChanged,
     VenueMessage,
+    VenueReconciled,
     VenueRequest,
+)
+from .venue_contracts import (
+    ContractAction,
+    ContractActionRejected,
+    ContractActionRequested,
+    ContractAdopted,
+    ContractBasis,
+    ContractSettled,
+    ContractStatus,
+    ContractTerms,
+    ContractType,
+    ContractUpdated,
+    DurationUnit,
 )
 
 __all__ = [
@@ -80,12 +98,26 @@ __all__ = [
     "SCHEMA_VERSION",
     "STOP_TYPES",
     "AnyEvent",
+    "BalanceCorrected",
     "Bar",
     "CancelRequested",
     "ContingencyType",
+    "ContractAction",
+    "ContractActionRejected",
+    "ContractActionRequested",
+    "ContractAdopted",
+    "ContractBasis",
     "ContractOffered",
+    "ContractSettled",
+    "ContractStatus",
+    "ContractTerms",
+    "ContractType",
+    "ContractUpdated",
+    "CorrelationEdge",
+    "CorrelationGraphComputed",
     "DeadLetter",
     "DecodeError",
+    "DurationUnit",
     "EmbeddingComputed",
     "Event",
     "Halt",
@@ -99,6 +131,7 @@ __all__ = [
     "OrderAccepted",
     "OrderCancelled",
     "OrderExpired",
+    "OrderFault",
     "OrderFilled",
     "OrderRejected",
     "OrderRequested",
@@ -119,6 +152,8 @@ __all__ = [
     "RiskBreach",
     "RiskLimitsScaled",
     "Side",
+    "StrategyBacktested",
+    "StrategyRegistered",
     "Symbol",
     "Tick",
     "TimeInForce",
@@ -128,6 +163,7 @@ __all__ = [
     "TrailingOffsetType",
     "VenueLinkChanged",
     "VenueMessage",
+    "VenueReconciled",
     "VenueRequest",
     "chain_hash",
     "dead_letter_subject",
@@ -137,6 +173,7 @@ __all__ = [
     "health_subject",
     "list_ids",
     "message_digest",
+    "order_fault",
     "order_problem",
     "query_subject",
     "subject_for",

@@ -36,7 +36,13 @@ __all__ = [
 #: ``OrderTriggered``, ``OrderUpdated``, ``OrderExpired``).
 #: 4: ``RegimeInferred`` confidence, model_version, labels; ``RegimeModelFitted``,
 #: ``ModelRegistered``; ``RiskLimitsScaled``.
-SCHEMA_VERSION = 4
+#: 5: contracts sold by a venue (``OrderRequested.contract``, ``OrderFilled.position_id``,
+#: ``Position.position_id``, ``ContractUpdated``, ``ContractSettled``, ``ContractAdopted``,
+#: ``ContractActionRequested``, ``ContractActionRejected``), ``BalanceCorrected``,
+#: ``VenueReconciled``.
+#: 6: ``EmbeddingComputed`` model version, checksum, window, close;
+#: ``CorrelationGraphComputed``, ``StrategyRegistered``, ``StrategyBacktested``.
+SCHEMA_VERSION = 6
 SCHEMA_HEADER = "Keel-Schema"
 
 #: A subject token: instruments, accounts, venues and plugin names appear in

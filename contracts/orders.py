@@ -38,6 +38,7 @@ from __future__ import annotations
 import enum
 
 from .base import Event, Money, Price, Quantity, Symbol
+from .venue_contracts import ContractTerms
 
 __all__ = [
     "CONDITIONAL_TYPES",
@@ -161,6 +162,10 @@ class OrderRequested(Event, frozen=True, kw_only=True, tag="order.requested"):
     parent_order_id: Symbol | None = None
     #: The orders this one is linked to (OTO: its children; OCO/OUO: its siblings).
     linked_order_ids: list[Symbol] = []
+    # -- schema 5 -------------------------------------------------------------
+    #: At a venue that sells contracts (Deriv): the contract this order buys
+    #: (``qty`` 1, ``side`` BUY). ``None``: units of ``instrument``.
+    contract: ContractTerms | None = None
 
     def subject(self) -> str:
         return f"keel.order.requested.{self.account}"
@@ -256,6 +261,10 @@ class OrderFilled(Event, frozen=True, kw_only=True, tag="order.filled"):
     cum_qty: Quantity
     leaves_qty: Quantity
     currency: str = "USD"
+    # -- schema 5 -------------------------------------------------------------
+    #: The venue's position this fill opened, when it is not the account's netting
+    #: position in ``instrument``: a contract bought at Deriv (its contract id).
+    position_id: str | None = None
 
     def subject(self) -> str:
         return f"keel.order.filled.{self.account}"

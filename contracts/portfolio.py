@@ -17,6 +17,8 @@ class Position(msgspec.Struct, frozen=True, kw_only=True):
     realized_pnl: Money
     unrealized_pnl: Money
     market_value: Money
+    #: A venue position of its own (a contract's id), not the netting position.
+    position_id: str | None = None
 
 
 class PortfolioSnapshot(Event, frozen=True, kw_only=True, tag="portfolio.snapshot"):

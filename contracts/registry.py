@@ -7,7 +7,13 @@ from typing import Union
 from .base import Event
 from .control import Halt, Resume, RiskBreach, RiskLimitsScaled, TradingStateChanged
 from .integrity import LogSeal
-from .intelligence import EmbeddingComputed, ModelRegistered, RegimeInferred, RegimeModelFitted
+from .intelligence import (
+    CorrelationGraphComputed,
+    EmbeddingComputed,
+    ModelRegistered,
+    RegimeInferred,
+    RegimeModelFitted,
+)
 from .market import Bar, Tick
 from .orders import (
     CancelRequested,
@@ -22,6 +28,7 @@ from .orders import (
     OrderUpdated,
 )
 from .portfolio import PortfolioSnapshot
+from .strategies import StrategyBacktested, StrategyRegistered
 from .system import (
     DeadLetter,
     Heartbeat,
@@ -31,11 +38,20 @@ from .system import (
     TimerFired,
 )
 from .venue import (
+    BalanceCorrected,
     ContractOffered,
     InstrumentListed,
     VenueLinkChanged,
     VenueMessage,
+    VenueReconciled,
     VenueRequest,
+)
+from .venue_contracts import (
+    ContractActionRejected,
+    ContractActionRequested,
+    ContractAdopted,
+    ContractSettled,
+    ContractUpdated,
 )
 
 __all__ = ["EVENT_TYPES", "AnyEvent", "event_type", "tag_of"]
@@ -62,6 +78,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PluginSnapshot,
     RegimeInferred,
     EmbeddingComputed,
+    CorrelationGraphComputed,
     PortfolioSnapshot,
     LogSeal,
     RegimeModelFitted,
@@ -75,6 +92,15 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     VenueLinkChanged,
     InstrumentListed,
     ContractOffered,
+    ContractUpdated,
+    ContractSettled,
+    ContractAdopted,
+    ContractActionRequested,
+    ContractActionRejected,
+    BalanceCorrected,
+    VenueReconciled,
+    StrategyRegistered,
+    StrategyBacktested,
 )
 
 AnyEvent = Union[EVENT_TYPES]  # type: ignore[valid-type]  # noqa: UP007

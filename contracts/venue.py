@@ -10,6 +10,11 @@ never appear in these events: the adapter redacts them first.
 ``InstrumentListed`` and ``ContractOffered`` carry a venue's instrument list
 and the contracts it offers on each instrument, with their limits (Deriv's
 ``active_symbols`` and ``contracts_for``), emitted when they change.
+
+A broker that reconciles with its venue (on start and after every reconnect)
+reports the outcome as ``VenueReconciled`` and every difference it found as an
+explicit correction event: ``BalanceCorrected`` for the account's cash,
+``ContractAdopted`` / ``ContractSettled`` / ``OrderFilled`` for contracts.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ import enum
 from .base import Event, Money, Price, Symbol
 
 __all__ = [
+    "BalanceCorrected",
     "ContractOffered",
     "InstrumentListed",
     "LinkState",
     "VenueLinkChanged",
     "VenueMessage",
+    "VenueReconciled",
     "VenueRequest",
 ]
 
@@ -144,3 +151,46 @@ class ContractOffered(Event, frozen=True, kw_only=True, tag="venue.contract_offe
 
     def subject(self) -> str:
         return f"keel.venue.contracts.{self.venue}.{self.instrument}"
+
+
+class BalanceCorrected(Event, frozen=True, kw_only=True, tag="venue.balance_corrected"):
+    """Reconciliation correction: the venue's balance of the account is ``balance``.
+
+    ``expected`` is what keel's own bookings implied (``None`` the first time: the
+    opening balance), ``difference = balance - expected``. The account's cash
+    becomes ``balance``; the change is a capital flow (a deposit or withdrawal,
+    or money moved outside keel), not profit or loss. ``reason`` itemizes what
+    the venue's statement shows for it.
+    """
+
+    account: Symbol
+    venue: Symbol
+    balance: Money
+    difference: Money
+    expected: Money | None = None
+    currency: str = "USD"
+    reason: str = ""
+
+    def subject(self) -> str:
+        return f"keel.venue.balance.{self.account}"
+
+
+class VenueReconciled(Event, frozen=True, kw_only=True, tag="venue.reconciled"):
+    """A broker compared keel's state with its venue's (``ok``) or could not (``reason``).
+
+    Until an ``ok`` one on the current ``connection`` the broker takes no new order.
+    ``corrections`` counts the correction events it emitted, ``open_contracts``
+    the contracts (positions) held at the venue afterwards.
+    """
+
+    venue: Symbol
+    link: Symbol
+    account: Symbol
+    connection: str
+    ok: bool
+    reason: str = ""
+    corrections: int = 0
+    open_contracts: int = 0
+
+    def subject(self) -> str:
+        return f"keel.venue.reconciled.{self.link}"

@@ -8,6 +8,7 @@ from .audit import ChainBuilder, order_chain
 from .bars import BarData, BarDataError, BarSet, Calendar, load_bars
 from .bus import Bus, Delivery, Subscription, subject_matches
 from .clock import Clock, LiveClock, SimClock
+from .codehash import code_hash
 from .commands import Command
 from .config import KeelConfig, config_hash, convert_config, load_config
 from .control import Confirmation, NotConfirmedError, publish_confirmed
@@ -26,6 +27,7 @@ from .instruments import InstrumentSpec, spec_for
 from .memory_bus import MemoryBus
 from .nats_bus import BusUnavailableError, NatsBus, server_urls
 from .plugin import Context, NoConfig, Plugin, Query
+from .projections import Projection
 from .registry import (
     ModelNotFoundError,
     ModelRecord,
@@ -71,6 +73,7 @@ __all__ = [
     "PluginHost",
     "PluginInfo",
     "PluginRunner",
+    "Projection",
     "PublishError",
     "Query",
     "RequestTimeoutError",
@@ -79,6 +82,7 @@ __all__ = [
     "StreamSettings",
     "Subscription",
     "VenueCapabilities",
+    "code_hash",
     "config_hash",
     "convert_config",
     "derive_seed",

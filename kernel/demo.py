@@ -14,13 +14,23 @@ import contextlib
 import json
 import shutil
 import time
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from contracts import OrderFilled, OrderRejected, OrderRequested, query_subject
+from contracts import (
+    CancelRequested,
+    DecodeError,
+    OrderAccepted,
+    OrderFilled,
+    OrderRejected,
+    OrderRequested,
+    decode,
+    query_subject,
+)
 
 from .config import KeelConfig
 from .embedded import NatsServer
@@ -109,9 +119,10 @@ async def run_demo(config: KeelConfig, *, bars: int = 1000, keep_running: bool =
             summary = await _summary(bus, node)
             await node.stop("demo finished" if not interrupted else "interrupted")
             log_path = root / "demo.keellog"
-            count = await _dump(bus, log_path)
+            count, kinds = await _dump(bus, log_path)
         finally:
             await bus.close()
+    summary["logged"] = kinds
     _print(summary, count, log_path, time.monotonic() - t0)
     return 0
 
@@ -125,19 +136,25 @@ async def _summary(bus: NatsBus, node: Node) -> dict[str, Any]:
     return {"plugins": stats, "portfolio": portfolio}
 
 
-async def _dump(bus: NatsBus, path: Path) -> int:
-    """Write the whole log to a file (the same format `keel replay dump` writes)."""
+async def _dump(bus: NatsBus, path: Path) -> tuple[int, Counter[str]]:
+    """Write the whole log to a file (the same format `keel replay dump` writes); the
+    number of messages, and of each event type (``Type``) and producer (``producer Type``)."""
     last = int((await bus.stream_info())["last_seq"])
     n = 0
+    kinds: Counter[str] = Counter()
     with LogWriter(path, source=bus.stream_name, description="keel demo") as out:
         if last == 0:
-            return 0
+            return 0, kinds
         async for d in bus.tail(["keel.>"], from_seq=1):
             out.write_delivery(d)
             n += 1
+            with contextlib.suppress(DecodeError):
+                event = d.event or decode(d.data)
+                kinds[type(event).__name__] += 1
+                kinds[f"{event.producer} {type(event).__name__}"] += 1
             if d.seq >= last:
                 break
-    return n
+    return n, kinds
 
 
 def _count(stats: dict[str, Any], plugin: str, key: str = "published") -> int:
@@ -145,15 +162,16 @@ def _count(stats: dict[str, Any], plugin: str, key: str = "published") -> int:
 
 
 def _print(summary: dict[str, Any], logged: int, log_path: Path, wall: float) -> None:
-    stats, pf = summary["plugins"], summary["portfolio"]
+    stats, pf, kinds = summary["plugins"], summary["portfolio"], summary["logged"]
     print()
     print("=" * 64)
     print(" keel demo summary")
     print("=" * 64)
     print(f" bars published      {_count(stats, 'marketdata')}")
-    print(f" order requests      {_count(stats, 'ema_cross')}  ({OrderRequested.__name__})")
-    print(f" risk decisions      {_count(stats, 'risk')}  (accepts, {OrderRejected.__name__}s, "
-          "breaches)")
+    print(f" order requests      {kinds[OrderRequested.__name__]}  ({OrderRequested.__name__}; "
+          f"cancel requests: {kinds[CancelRequested.__name__]})")
+    print(f" risk decisions      {kinds['risk ' + OrderAccepted.__name__]} accepted, "
+          f"{kinds['risk ' + OrderRejected.__name__]} rejected")
     if pf:
         print(f" fills               {pf.get('fills', '?')}  ({OrderFilled.__name__})")
         for key in ("realized_pnl", "unrealized_pnl", "fees", "cash", "equity",

@@ -18,8 +18,17 @@ import pluggy
 if TYPE_CHECKING:
     from .commands import Command
     from .plugin import Plugin
+    from .projections import Projection
 
-__all__ = ["ENTRY_POINT_GROUP", "PROJECT", "hookimpl", "hookspec", "keel_commands", "keel_plugins"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PROJECT",
+    "hookimpl",
+    "hookspec",
+    "keel_commands",
+    "keel_plugins",
+    "keel_projections",
+]
 
 PROJECT = "keel"
 ENTRY_POINT_GROUP = "keel.plugins"
@@ -36,3 +45,8 @@ def keel_plugins() -> list[type[Plugin]]:  # type: ignore[empty-body]
 @hookspec
 def keel_commands() -> list[Command]:  # type: ignore[empty-body]
     """Return extra ``keel`` CLI sub-commands this package provides."""
+
+
+@hookspec
+def keel_projections() -> list[Projection]:  # type: ignore[empty-body]
+    """Return database projections of the log this package keeps (``kernel.projections``)."""

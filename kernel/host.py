@@ -20,6 +20,7 @@ from .config import KeelConfig, convert_config
 from .errors import PluginError
 from .instruments import inject_specs
 from .plugin import Plugin
+from .projections import Projection
 from .venues import collect_capabilities, inject_capabilities
 
 __all__ = ["PluginHost", "PluginInfo"]
@@ -101,6 +102,16 @@ class PluginHost:
         for batch in self.pm.hook.keel_commands():
             found.extend(batch)
         return found
+
+    def projections(self) -> list[Projection]:
+        """Database projections contributed through the ``keel_projections`` hook, by name."""
+        found: dict[str, Projection] = {}
+        for batch in self.pm.hook.keel_projections():
+            for p in batch:
+                if p.name in found:
+                    raise PluginError(p.name, "two packages define this projection")
+                found[p.name] = p
+        return [found[n] for n in sorted(found)]
 
     def configure(self, name: str, raw: dict[str, Any] | None = None, *,
                   instruments: Mapping[str, Any] | None = None) -> msgspec.Struct:

@@ -115,8 +115,7 @@ async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedd
         await node.wait()
         await node.stop()
         if projection is not None:
-            await projection[0].stop()
-            await projection[1].close()
+            await projection.stop()
     return 0
 
 

@@ -100,13 +100,17 @@ class Plugin:
     """Base class of every plugin.
 
     Class attributes: ``name`` (unique, a subject token), ``version``,
-    ``Config`` (a frozen msgspec Struct with ``forbid_unknown_fields=True``;
-    its defaults are the plugin's defaults) and ``description``.
+    ``kind`` (``"strategy"`` for strategies), ``Config`` (a frozen msgspec
+    Struct with ``forbid_unknown_fields=True``; its defaults are the plugin's
+    defaults) and ``description``.
     """
 
     name: ClassVar[str]
     version: ClassVar[str] = "0.0.0"
     description: ClassVar[str] = ""
+    #: What the plugin is, for registries: "strategy" (the strategy registry lists it),
+    #: "" for anything else.
+    kind: ClassVar[str] = ""
     Config: ClassVar[type[msgspec.Struct]] = NoConfig
 
     def __init__(self, ctx: Context) -> None:

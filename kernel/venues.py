@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from contracts import ContingencyType, OrderRequested, OrderType, TimeInForce
+from contracts import ContingencyType, ContractType, OrderRequested, OrderType, TimeInForce
 
 __all__ = ["CAPS_FIELD", "VenueCapabilities", "collect_capabilities", "inject_capabilities"]
 
@@ -46,9 +46,23 @@ class VenueCapabilities(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
         default_factory=lambda: list(_ALL_CONTINGENCIES))
     reduce_only: bool = True
     post_only: bool = True
+    #: Orders can rest at the venue (and be cancelled there). ``False``: the venue
+    #: decides every order at once, filled or refused (Deriv sells a contract or
+    #: does not); a time in force is then moot beyond that first decision.
+    resting: bool = True
+    #: Orders for units of an instrument (``OrderRequested.contract`` is ``None``).
+    units: bool = True
+    #: The contracts it sells (``OrderRequested.contract``); empty: none.
+    contract_types: list[ContractType] = []
 
     def unsupported(self, req: OrderRequested) -> str | None:
         """What of ``req`` the venue does not support, as a sentence; ``None``: all of it."""
+        if req.contract is None and not self.units:
+            return ("orders for units of an instrument: it sells contracts (give the order's "
+                    "contract terms, OrderRequested.contract)")
+        if req.contract is not None and req.contract.contract_type not in self.contract_types:
+            sold = ", ".join(self.contract_types) or "none"
+            return f"{req.contract.contract_type} contracts (it sells: {sold})"
         if req.order_type not in self.order_types:
             return f"order type {req.order_type} (supported: {', '.join(self.order_types)})"
         if req.time_in_force not in self.time_in_force:

@@ -48,9 +48,15 @@ PUBLISHES: dict[str, list[str]] = {
     "paper": ["keel.order.filled.>", "keel.order.cancelled.>", "keel.order.rejected.>",
               "keel.order.triggered.>", "keel.order.updated.>", "keel.order.expired.>"],
     "portfolio": ["keel.portfolio.>"],
+    # the venue session it records, market data, and (trading) fills, contracts, corrections
+    "deriv": ["keel.venue.>", "keel.md.>", "keel.order.filled.>", "keel.order.rejected.>",
+              "keel.order.cancelled.>", "keel.contract.updated.>", "keel.contract.settled.>",
+              "keel.contract.adopted.>", "keel.contract.action_rejected.>"],
     "notary": ["keel.seal.>"],
     "regime": ["keel.intel.regime.>", "keel.model.regime.>"],
     "embedder": ["keel.intel.embedding.>"],
+    "graph": ["keel.intel.graph.>"],
+    "strategy_registry": ["keel.strategy.registered.>"],
     "gateway": ["keel.ctl.halt", "keel.ctl.resume", "keel.order.requested.>",
                 "keel.order.cancel.>"],
 }

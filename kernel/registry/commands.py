@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Coroutine
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from contracts import DecodeError, Event, decode
@@ -17,13 +19,16 @@ from ..bus import subject_matches
 from ..commands import Command
 from ..config import KeelConfig, load_config
 from ..errors import KeelError
-from .database import open_registry, running_database_url
+from ..projections import Projection
+from .database import database_url, open_registry, running_database_url
 from .models import ModelRecord, ModelRegistry
 from .projection import MODEL_SUBJECTS, follow_models, rebuild_models
 
+log = logging.getLogger("keel.registry")
+
 __all__ = ["registry_commands"]
 
-#: What ``keel project`` knows how to rebuild (more projections register here).
+#: The kernel's own projections; packages add theirs through the ``keel_projections`` hook.
 PROJECTIONS = ("models",)
 
 
@@ -91,13 +96,14 @@ async def _export(config: KeelConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _log_events(config: KeelConfig, log_file: str | None) -> AsyncIterator[Event]:
-    """The model events of the log (a log file, or the running stream), in order."""
+async def _log_events(config: KeelConfig, log_file: str | None,
+                      subjects: tuple[str, ...] = MODEL_SUBJECTS) -> AsyncIterator[Event]:
+    """The log's events on ``subjects`` (a log file, or the running stream), in order."""
     if log_file:
         from ..logfile import LogReader
 
         for record in LogReader(log_file):
-            if any(subject_matches(p, record.subject) for p in MODEL_SUBJECTS):
+            if any(subject_matches(p, record.subject) for p in subjects):
                 try:
                     yield decode(record.data)
                 except DecodeError:
@@ -111,21 +117,39 @@ async def _log_events(config: KeelConfig, log_file: str | None) -> AsyncIterator
         last = int((await bus.stream_info())["last_seq"])
         if last == 0:
             return
-        async for delivery in bus.read(list(MODEL_SUBJECTS), from_seq=1, to_seq=last):
+        async for delivery in bus.read(list(subjects), from_seq=1, to_seq=last):
             try:
                 yield decode(delivery.data)
             except DecodeError:
                 continue
 
 
-def _projection(name: str) -> str:
-    if name not in PROJECTIONS:
-        raise KeelError(f"unknown projection {name!r}; known: {', '.join(PROJECTIONS)}")
-    return name
+def _contributed() -> dict[str, Projection]:
+    """Projections packages contribute through the ``keel_projections`` hook."""
+    from ..host import PluginHost
+
+    return {p.name: p for p in PluginHost().projections()}
+
+
+def _projection(name: str) -> Projection | None:
+    """None for the kernel's own ``models``; a contributed projection otherwise."""
+    if name in PROJECTIONS:
+        return None
+    found = _contributed()
+    if name not in found:
+        known = ", ".join([*PROJECTIONS, *sorted(found)])
+        raise KeelError(f"unknown projection {name!r}; known: {known}")
+    return found[name]
 
 
 async def _rebuild(config: KeelConfig, args: argparse.Namespace) -> int:
-    _projection(args.projection)
+    contributed = _projection(args.projection)
+    if contributed is not None:
+        async with database_url(config) as url:
+            summary = await contributed.rebuild(
+                config, url, _log_events(config, args.log_file, contributed.subjects))
+        print(f"keel: rebuilt {contributed.name} from the log: {summary}")
+        return 0
     async with open_registry(config) as registry:
         rows, problems = await rebuild_models(registry, _log_events(config, args.log_file))
     for p in problems:
@@ -136,7 +160,7 @@ async def _rebuild(config: KeelConfig, args: argparse.Namespace) -> int:
 
 
 async def _follow(config: KeelConfig, args: argparse.Namespace) -> int:
-    _projection(args.projection)
+    contributed = _projection(args.projection)
     import signal
 
     from ..node import open_bus
@@ -145,6 +169,14 @@ async def _follow(config: KeelConfig, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if contributed is not None:
+        async with database_url(config) as url, open_bus(config, name="keel-project") as bus:
+            halt = await contributed.follow(config, url, bus)
+            print(f"keel: projecting the log into {contributed.name} (Ctrl-C to stop)",
+                  flush=True)
+            await stop.wait()
+            await halt()
+        return 0
     async with open_registry(config) as registry, open_bus(config, name="keel-project") as bus:
         sub = await follow_models(bus, registry)
         print("keel: projecting model events into the registry (Ctrl-C to stop)", flush=True)
@@ -153,18 +185,42 @@ async def _follow(config: KeelConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-async def follow_if_database(config: KeelConfig, bus: Any) -> tuple[Any, ModelRegistry] | None:
-    """For ``keel up``/``keel run``: start the live model projection when a database
-    is configured or running; None (and nothing started) otherwise."""
+class Following:
+    """The live projections a node runs; ``stop()`` stops them, the last started first."""
+
+    def __init__(self, stops: list[Callable[[], Awaitable[None]]]) -> None:
+        self._stops = stops
+
+    async def stop(self) -> None:
+        for stop in reversed(self._stops):
+            await stop()
+        self._stops.clear()
+
+
+async def follow_if_database(config: KeelConfig, bus: Any) -> Following | None:
+    """For ``keel up``/``keel run``: start the live model projection and every contributed
+    projection when a database is configured or running; None (nothing started) otherwise.
+
+    A contributed projection that cannot start (say, a database without pgvector) is
+    logged and left out; the model registry's failure raises.
+    """
     url = running_database_url(config)
     if not url:
         return None
     registry = await ModelRegistry.connect(url, data_dir=config.data_dir)
+    following = Following([registry.close])
     try:
-        return await follow_models(bus, registry), registry
+        sub = await follow_models(bus, registry)
+        following._stops.append(sub.stop)
+        for projection in _contributed().values():
+            try:
+                following._stops.append(await projection.follow(config, url, bus))
+            except (OSError, asyncpg.PostgresError, KeelError) as exc:
+                log.error("projection %s not started: %s", projection.name, exc)
     except BaseException:
-        await registry.close()
+        await following.stop()
         raise
+    return following
 
 
 def registry_commands() -> list[Command]:
@@ -186,12 +242,13 @@ def registry_commands() -> list[Command]:
     def project(p: argparse.ArgumentParser) -> None:
         sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
         rb = sub.add_parser("rebuild", help="empty a projection and rebuild it from the log")
-        rb.add_argument("projection", choices=PROJECTIONS)
+        rb.add_argument("projection", metavar="NAME",
+                        help="models, or a projection a package contributes (embeddings, ...)")
         rb.add_argument("--log-file", default=None, metavar="FILE",
                         help="read this log file instead of the running stream")
         rb.set_defaults(_action=_rebuild)
         run = sub.add_parser("run", help="keep a projection up to date from the live log")
-        run.add_argument("projection", choices=PROJECTIONS)
+        run.add_argument("projection", metavar="NAME", help="as for rebuild")
         run.set_defaults(_action=_follow)
 
     def dispatch(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ market: a BUY limit there fills at once, a BUY touch order there is touched).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +31,7 @@ from contracts import (
 from ..venues import VenueCapabilities
 from .harness import Harness
 
-__all__ = ["BrokerCheckError", "Check", "check_capabilities", "order_events"]
+__all__ = ["BrokerCheckError", "Check", "Respond", "check_capabilities", "order_events"]
 
 
 class BrokerCheckError(AssertionError):
@@ -55,13 +55,22 @@ def order_events(req: OrderRequested, n: int, *, accept: bool = True) -> list[Ev
     return out
 
 
+#: Given the broker's newest outputs, its venue's answers as events (a broker that
+#: talks to its venue through the log: ``VenueRequest`` out, ``VenueMessage`` in).
+Respond = Callable[[list[Event]], list[Event]]
+
+
 class Check:
     """One broker under test: builds orders, runs its market, reads its outputs."""
 
     def __init__(self, h: Harness, name: str, venue: str, instrument: str,
-                 market: Callable[[int], list[Event]], steps: int, qty: Decimal) -> None:
+                 market: Callable[[int], list[Event]], steps: int, qty: Decimal,
+                 order_fields: Mapping[str, Any] | None = None,
+                 respond: Respond | None = None) -> None:
         self.h, self.name, self.venue, self.instrument = h, name, venue, instrument
         self.market, self.steps, self.qty = market, steps, qty
+        self.order_fields = dict(order_fields or {})
+        self.respond = respond
         self.step = 0
         self.n = 100
 
@@ -71,7 +80,23 @@ class Check:
         return OrderRequested(id=f"check-req-{coid}", ts=self.n, producer="check",
                               client_order_id=coid, account="acct", instrument=self.instrument,
                               side=side, qty=self.qty if qty is None else qty, venue=self.venue,
-                              **fields)
+                              **{**self.order_fields, **fields})
+
+    async def feed(self, events: list[Event]) -> None:
+        """Feed ``events``; then, for a broker with a venue (``respond``), its venue's
+        answers to what it asked, until it asks nothing more."""
+        start = len(self.h.events())
+        await self.h.feed(events)
+        if self.respond is None:
+            return
+        for _ in range(100):
+            log = self.h.events()
+            answers = self.respond(log[start:])
+            start = len(log)
+            if not answers:
+                return
+            await self.h.feed(answers)
+        raise BrokerCheckError("venue", "the broker kept asking its venue (100 rounds)")
 
     def cancel(self, coid: str, n: int) -> CancelRequested:
         return CancelRequested(id=f"check-cx-{coid}-{n}", ts=n, producer="check",
@@ -84,7 +109,7 @@ class Check:
 
     async def run_market(self) -> None:
         for _ in range(self.steps):
-            await self.h.feed(self.next_market())
+            await self.feed(self.next_market())
 
     def fills(self, coid: str) -> list[OrderFilled]:
         return [f for f in self.h.outputs(OrderFilled, self.name) if f.client_order_id == coid]
@@ -101,7 +126,7 @@ class Check:
     async def place(self, *reqs: OrderRequested) -> None:
         for req in reqs:
             self.n += 1
-            await self.h.feed(order_events(req, self.n))
+            await self.feed(order_events(req, self.n))
 
 
 async def check_capabilities(c: Check, caps: VenueCapabilities, resting: Decimal,
@@ -136,7 +161,7 @@ async def check_capabilities(c: Check, caps: VenueCapabilities, resting: Decimal
         if c.fills(coid):
             raise BrokerCheckError(f"order type {kind}", f"filled before its trigger {resting} "
                                    "was reached")
-        await c.h.feed([c.cancel(coid, c.n + 1)])
+        await c.feed([c.cancel(coid, c.n + 1)])
     for tif in caps.time_in_force:
         coid = f"check-tif-{tif.lower()}"
         extra: dict[str, Any] = {"expire_ts": 2**62} if tif is TimeInForce.GTD else {}
@@ -198,7 +223,7 @@ async def _check_oto(c: Check, caps: VenueCapabilities, resting: Decimal,
     if c.fills("check-oto-child"):
         raise BrokerCheckError("OTO", "a child filled before its parent filled anything")
     # Cancelling the parent cancels the children.
-    await c.h.feed([c.cancel("check-oto-parent", c.n + 1)])
+    await c.feed([c.cancel("check-oto-parent", c.n + 1)])
     if not c.ended("check-oto-child"):
         raise BrokerCheckError("OTO", "cancelling a parent with nothing filled left its "
                                "child working")
@@ -225,7 +250,7 @@ async def _check_oto(c: Check, caps: VenueCapabilities, resting: Decimal,
             or c.ended("check-br-sl"):
         raise BrokerCheckError("bracket", "an exit of a bracket filled or ended although "
                                "neither price was reached")
-    await c.h.feed([c.cancel("check-br-tp", c.n + 1), c.cancel("check-br-sl", c.n + 2)])
+    await c.feed([c.cancel("check-br-tp", c.n + 1), c.cancel("check-br-sl", c.n + 2)])
 
 
 async def _check_linked(c: Check, kind: ContingencyType, resting: Decimal,

@@ -2,12 +2,15 @@
 
     keel deriv symbols                 # instruments (active_symbols)
     keel deriv contracts R_50          # contract types and limits (contracts_for)
+    keel deriv contracts               # the account's open contracts (needs a token)
     keel deriv balance                 # the token's account and balance (needs a token)
     keel deriv fake-server --port 8765 # a local fake Deriv for the walkthrough and tests
+    keel deriv buy | sell | update     # orders and contract actions into the log (cli_trade)
 
 Connection settings come from ``[plugin.deriv]`` of ``keel.toml`` and can be
 overridden with flags; the token from ``$DERIV_TOKEN`` (or ``--token-env``,
-``--token-file``). Nothing here publishes to the bus.
+``--token-file``). The look-ups publish nothing to the bus; ``buy``, ``sell``
+and ``update`` publish only to it (``cli_trade.py``).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import msgspec
 from kernel import Command, KeelError, convert_config, load_config
 
 from . import requests as rq
+from .cli_trade import add_trade_commands, run_trade_command
 from .config import DerivConfig
 from .errors import DerivAPIError, reject_for
 from .link import LinkFailed
+from .positions import limits_of
 from .session import DerivSession
 
 __all__ = ["DERIV_COMMAND", "format_table"]
@@ -45,11 +50,14 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="deriv_command", required=True, metavar="WHAT")
     for name, text in (("symbols", "list the instruments the venue offers"),
                        ("balance", "show the account and balance of the token"),
-                       ("contracts", "contract types and limits on one symbol")):
+                       ("contracts", "the account's open contracts, or (with a symbol) the "
+                                     "contract types and limits offered on it")):
         p = sub.add_parser(name, help=text, description=text)
         if name == "contracts":
-            p.add_argument("symbol", help="a Deriv symbol, e.g. R_50 or frxEURUSD")
+            p.add_argument("symbol", nargs="?", default=None,
+                           help="a Deriv symbol, e.g. R_50 or frxEURUSD")
         _connection_flags(p)
+    add_trade_commands(sub)
     fake = sub.add_parser("fake-server", help="run a fake Deriv venue on loopback",
                           description="run a fake Deriv venue on loopback (Ctrl-C stops it)")
     fake.add_argument("--port", type=int, default=8765)
@@ -95,15 +103,20 @@ async def _query(args: argparse.Namespace) -> Any:
         if what == "symbols":
             return (await session.request(rq.active_symbols(brief=True),
                                           timeout=args.timeout)).data
-        if what == "contracts":
+        if what == "contracts" and args.symbol is not None:
             return (await session.request(rq.contracts_for(args.symbol, currency=config.currency
                                                            or None),
                                           timeout=args.timeout)).data
+        if not session.link.secrets:
+            raise KeelError(f"no token: set ${config.token_env} (or --token-file) to an "
+                            "API token of the account")
         if what == "balance":
-            if not session.link.secrets:
-                raise KeelError(f"no token: set ${config.token_env} (or --token-file) to an "
-                                "API token of the account")
             return (await session.request(rq.balance(), timeout=args.timeout)).data
+        if what == "contracts":
+            open_ = (await session.request(rq.portfolio(), timeout=args.timeout)).data
+            return [(await session.request(rq.proposal_open_contract(c.contract_id),
+                                           timeout=args.timeout)).data
+                    for c in open_.contracts]
         raise KeelError(f"unknown: {what}")
     finally:
         await session.stop()
@@ -116,6 +129,13 @@ def _print(what: str, data: Any) -> None:
                 for s in data]
         print(format_table(["SYMBOL", "NAME", "MARKET", "SUBMARKET", "PIP", "STATE"], rows))
         print(f"{len(rows)} symbols")
+    elif what == "contracts" and isinstance(data, list):
+        rows = [[str(c.contract_id), c.contract_type, c.underlying, _s(c.buy_price),
+                 _s(c.bid_price), _s(c.profit), _s(c.payout), _limits(c), c.status or "-"]
+                for c in data]
+        print(format_table(["CONTRACT", "TYPE", "SYMBOL", "BUY", "BID", "PROFIT", "PAYOUT",
+                            "LIMITS", "STATUS"], rows))
+        print(f"{len(rows)} open contract{'s' if len(rows) != 1 else ''}")
     elif what == "contracts":
         rows = [[a.contract_type, a.contract_category, a.expiry_type,
                  a.min_contract_duration or "-", a.max_contract_duration or "-",
@@ -127,9 +147,21 @@ def _print(what: str, data: Any) -> None:
         print(f"account {data.loginid}  balance {data.balance} {data.currency}")
 
 
+def _s(value: Decimal | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _limits(c: Any) -> str:
+    tp, sl = limits_of(c.limit_order)
+    parts = ([f"tp {tp}"] if tp is not None else []) + ([f"sl {sl}"] if sl is not None else [])
+    return ", ".join(parts) or "-"
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.deriv_command == "fake-server":
         return _serve_fake(args)
+    if args.deriv_command in ("buy", "sell", "update"):
+        return run_trade_command(args)
     try:
         data = asyncio.run(_query(args))
     except DerivAPIError as exc:
@@ -186,5 +218,6 @@ def _serve_fake(args: argparse.Namespace) -> int:
     return 0
 
 
-DERIV_COMMAND = Command(name="deriv", help="look at a Deriv account: symbols, balance, "
-                        "contracts (and a fake venue)", configure=_configure, run=_run)
+DERIV_COMMAND = Command(name="deriv", help="a Deriv account: symbols, balance, contracts; "
+                        "buy, sell, update through keel; a fake venue", configure=_configure,
+                        run=_run)

@@ -51,6 +51,13 @@ class DerivConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     brand: str = ""
     #: Venue name in events and order routing.
     venue: str = "deriv"
+    #: Trade: take orders for ``venue`` (proposal -> buy), follow the contracts,
+    #: reconcile with the account on every connection. Needs a token with the
+    #: ``trade`` scope. ``false``: market data only.
+    trading: bool = False
+    #: The keel account this Deriv login is (orders of other accounts are refused;
+    #: corrections and adopted contracts are booked to it).
+    account: str = "default"
 
     #: Symbols to stream ticks of (``Tick`` events), e.g. ``["R_50", "frxEURUSD"]``.
     ticks: list[str] = []
@@ -83,6 +90,9 @@ class DerivConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     reconnect_jitter: float = 0.2
     #: Give up after this many failed attempts in a row (0: never).
     max_attempts: int = 0
+    #: ``false``: open no connection at all; the plugin then acts only on venue
+    #: records already in the log (recorded or simulated frames).
+    connect: bool = True
     #: Outgoing requests waiting for the rate limiter, at most (more: the handler
     #: fails and the kernel retries, then dead-letters the request).
     send_queue: int = 1000

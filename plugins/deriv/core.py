@@ -25,9 +25,10 @@ from typing import Any
 
 import msgspec
 
-from contracts import LinkState, VenueLinkChanged, VenueMessage, VenueRequest
+from contracts import Event, LinkState, VenueLinkChanged, VenueMessage, VenueRequest
 
 from . import requests as rq
+from .book import TradingBook
 from .config import DerivConfig
 from .errors import reject_for
 from .market import (
@@ -42,16 +43,24 @@ from .market import (
     tick_out,
 )
 from .messages import OhlcData
+from .trading import Trading
 from .wire import (
     ActiveSymbolsMsg,
     AuthorizeMsg,
     BalanceMsg,
+    BuyMsg,
     CandlesMsg,
     ContractsForMsg,
+    ContractUpdateMsg,
     HistoryMsg,
     OhlcMsg,
+    OpenContractMsg,
     OtherMsg,
+    PortfolioMsg,
+    ProposalMsg,
     Response,
+    SellMsg,
+    StatementMsg,
     TickMsg,
     WebsiteStatusMsg,
     decode,
@@ -69,10 +78,11 @@ def stream_key(kind: str, symbol: str, granularity: int = 0) -> str:
 
 
 class Pending(msgspec.Struct, kw_only=True):
-    """A request in flight: its call, why it was sent, and for which stream."""
+    """A request in flight: its call, why it was sent, and for what (a stream key,
+    a client order id, an action's request id, a reconciliation step)."""
 
     call: str
-    purpose: str  # stream | backfill | ref | status
+    purpose: str  # stream | backfill | ref | status | order | action | recon
     key: str = ""
 
 
@@ -114,7 +124,11 @@ class CoreState(msgspec.Struct, kw_only=True):
     currency: str = ""
     is_virtual: bool = False
     balance: Decimal | None = None
+    #: The broker side (``trading = true``): orders, contracts, reconciliation.
+    trading: TradingBook = msgspec.field(default_factory=TradingBook)
 
+
+_TRADE_PURPOSES = frozenset({"order", "action", "recon"})
 
 _enc = msgspec.msgpack.Encoder(decimal_format="string")
 _dec = msgspec.msgpack.Decoder(CoreState)
@@ -131,6 +145,8 @@ class DerivCore:
         self.state = CoreState()
         #: Timers asked for by the last call: (name, at_ns); the shell sets them.
         self.timers: list[tuple[str, int]] = []
+        #: The broker side, when ``config.trading`` (else market data only).
+        self.trading: Trading | None = Trading(self) if config.trading else None
 
     # -- snapshots ---------------------------------------------------------
     def snapshot(self) -> bytes:
@@ -154,12 +170,14 @@ class DerivCore:
             st.ready = False
             st.pending.clear()
             st.streams.clear()
-            return []
+            return self.trading.on_down(ev.reason) if self.trading is not None else []
         st.connection, st.ready = ev.connection, True
         st.pending.clear()
         st.streams.clear()
         cfg = self.config
         outs: list[Out] = []
+        if self.trading is not None:
+            outs += self.trading.on_ready()
         if cfg.rate_limits:
             outs.append(self._request(rq.website_status(), "status"))
         if cfg.instrument_list:
@@ -178,6 +196,14 @@ class DerivCore:
         self.timers = []
         st = self.state
         kind, _, rest = name.partition(":")
+        trading = self.trading
+        if trading is not None:
+            if kind == "buy":
+                return trading.on_buy_timeout(rest)
+            if kind == "action":
+                return trading.on_action_timeout(rest)
+            if kind == "reconcile":
+                return trading.on_recon_timer()
         if kind != "retry" or not st.ready or rest in st.streams.values():
             return []
         if any(p.key == rest for p in st.pending.values()):
@@ -196,7 +222,7 @@ class DerivCore:
         st.messages += 1
         pending = st.pending.get(msg.req_id) if msg.req_id is not None else None
         if msg.error is not None:
-            return self._on_error(msg, pending, ev.ts)
+            return self._on_error(msg, pending, ev)
         if isinstance(msg, OtherMsg):
             return []
         if pending is not None:
@@ -205,7 +231,18 @@ class DerivCore:
                 st.streams[msg.subscription.id] = pending.key
                 st.failed.pop(pending.key, None)
         handler = _HANDLERS.get(type(msg))
-        return handler(self, msg, pending, ev) if handler is not None else []
+        if handler is not None:
+            return handler(self, msg, pending, ev)  # type: ignore[no-any-return]
+        trade = _TRADE_HANDLERS.get(type(msg))
+        if trade is not None and self.trading is not None:
+            return getattr(self.trading, trade)(msg, pending, ev)  # type: ignore[no-any-return]
+        return []
+
+    def on_order_event(self, event: Event) -> list[Out]:
+        """An input of the broker side (accepts, submissions, cancels, contract actions,
+        halts); market data only (``trading = false``): nothing."""
+        self.timers = []
+        return self.trading.on_event(event) if self.trading is not None else []
 
     # -- handlers ----------------------------------------------------------
     def _tick(self, msg: TickMsg, pending: Pending | None, ev: VenueMessage) -> list[Out]:
@@ -328,10 +365,17 @@ class DerivCore:
         if msg.balance is not None:
             self.state.balance = msg.balance.balance
             self.state.currency = msg.balance.currency
-        return []
+        return self._recon_answer(msg, pending, ev)
+
+    def _recon_answer(self, msg: Response, pending: Pending | None,
+                      ev: VenueMessage) -> list[Out]:
+        if self.trading is None:
+            return []
+        return self.trading.on_recon_answer(msg, pending, ev)
 
     def _on_error(self, msg: Response | OtherMsg, pending: Pending | None,
-                  now_ns: int) -> list[Out]:
+                  ev: VenueMessage) -> list[Out]:
+        now_ns = ev.ts
         st = self.state
         assert msg.error is not None
         code = msg.error.code
@@ -339,6 +383,15 @@ class DerivCore:
         if pending is None:
             return []
         del st.pending[msg.req_id]  # type: ignore[arg-type]
+        trading = self.trading
+        if pending.purpose in _TRADE_PURPOSES:
+            if trading is None:
+                return []
+            if pending.purpose == "order":
+                return trading.on_order_error(msg, pending)
+            if pending.purpose == "action":
+                return trading.on_action_error(msg, pending)
+            return trading.on_recon_error(msg, pending, ev)
         outs: list[Out] = []
         if pending.key:
             st.failed[pending.key] = code
@@ -376,16 +429,20 @@ class DerivCore:
                                    count=min(MAX_COUNT, cfg.backfill + 1), subscribe=True)
         return self._request(req, "stream", key)
 
-    def _request(self, req: dict[str, Any], purpose: str, key: str = "") -> Out:
+    def request(self, req: dict[str, Any], purpose: str, key: str = "",
+                passthrough: dict[str, Any] | None = None) -> Out:
+        """The ``VenueRequest`` of ``req`` with a new ``req_id``, remembered as pending."""
         st = self.state
         req_id = st.next_req_id
         st.next_req_id += 1
         call = rq.call_of(req)
         st.pending[req_id] = Pending(call=call, purpose=purpose, key=key)
+        text = rq.encode(req, req_id=req_id, passthrough=passthrough).decode()
         return Out(VenueRequest, {"venue": self.venue, "link": self.link,
                                   "connection": st.connection, "call": call,
-                                  "req_id": req_id,
-                                  "text": rq.encode(req, req_id=req_id).decode()})
+                                  "req_id": req_id, "text": text})
+
+    _request = request
 
     # -- reading -----------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -395,7 +452,8 @@ class DerivCore:
                 "pending_requests": len(st.pending), "venue_messages": st.messages,
                 "venue_errors": dict(st.errors), "max_proposal_subscriptions": st.max_proposals,
                 "account": st.account, "currency": st.currency,
-                "balance": None if st.balance is None else str(st.balance)}
+                "balance": None if st.balance is None else str(st.balance),
+                **(self.trading.health() if self.trading is not None else {})}
 
 
 _HANDLERS: dict[type, Any] = {
@@ -408,4 +466,14 @@ _HANDLERS: dict[type, Any] = {
     WebsiteStatusMsg: DerivCore._website_status,
     AuthorizeMsg: DerivCore._authorize,
     BalanceMsg: DerivCore._balance,
+    PortfolioMsg: DerivCore._recon_answer,
+    StatementMsg: DerivCore._recon_answer,
+}
+#: Answers of the broker side, by the ``Trading`` method that reads them.
+_TRADE_HANDLERS: dict[type, str] = {
+    ProposalMsg: "on_proposal",
+    BuyMsg: "on_buy",
+    SellMsg: "on_sell",
+    ContractUpdateMsg: "on_contract_update",
+    OpenContractMsg: "on_poc",
 }

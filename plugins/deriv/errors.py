@@ -82,6 +82,20 @@ class RejectCode(enum.StrEnum):
     VENUE_INTERNAL = "VENUE_INTERNAL"
     #: Any other venue code (kept in the reason).
     VENUE_REJECTED = "VENUE_REJECTED"
+    # -- the adapter's own refusals (no venue error code) ----------------------
+    #: Trading is halted (``keel halt``, or risk's HALTED state).
+    HALTED = "HALTED"
+    #: The order breaks a shape rule (``contracts.order_problem``), has no contract
+    #: terms, or is of a type Deriv cannot take.
+    INVALID_ORDER = "INVALID_ORDER"
+    #: The order is for another keel account than the one this adapter trades.
+    WRONG_ACCOUNT = "WRONG_ACCOUNT"
+    #: The adapter has not reconciled with the venue on this connection (yet, or it
+    #: could not: the reason says why); it takes no order until it has.
+    NOT_RECONCILED = "NOT_RECONCILED"
+    #: The connection dropped (or the answer timed out) before the venue answered;
+    #: reconciliation confirmed that nothing was bought (or sold).
+    CONNECTION_LOST = "CONNECTION_LOST"
 
 
 @dataclass(frozen=True)

@@ -11,25 +11,37 @@ gives it to the link to send on its connection. Replay runs the same
 ``on_event`` on the recorded records with no venue at all: every output is
 reproduced and verified.
 
-Part 2 (trading) adds a broker core beside ``DerivCore`` here: it consumes
-``keel.order.submitted.deriv`` and reuses the link, codec and error table.
+With ``trading = true`` it is also the broker of venue ``deriv``: it reads
+risk's ``OrderAccepted``, execution's ``OrderSubmitted``, cancels, contract
+actions and halts from the log, and the core (``trading.py``,
+``reconcile.py``) turns them into venue requests the same way.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from contracts import (
+    CancelRequested,
+    ContractActionRequested,
+    ContractType,
     Event,
+    Halt,
     LinkState,
+    OrderAccepted,
+    OrderSubmitted,
+    OrderType,
+    Resume,
+    TimeInForce,
     TimerFired,
+    TradingStateChanged,
     VenueLinkChanged,
     VenueMessage,
     VenueRequest,
 )
-from kernel import Context, Plugin
+from kernel import Context, Plugin, Query, VenueCapabilities
 
 from .config import DerivConfig
 from .core import DerivCore
@@ -43,14 +55,27 @@ __all__ = ["DerivPlugin"]
 
 log = logging.getLogger("keel.plugin.deriv")
 
+_ORDER_INPUTS = frozenset({OrderAccepted, OrderSubmitted, CancelRequested,
+                           ContractActionRequested, Halt, Resume, TradingStateChanged})
+
 
 class DerivPlugin(Plugin):
-    """Deriv market data over its websocket API, recorded for exact replay."""
+    """Deriv over its websocket API, recorded for exact replay: market data, and (with
+    ``trading = true``) the broker of venue ``deriv``."""
 
     name = "deriv"
-    version = "0.1.0"
-    description = "Deriv websocket adapter: ticks, candles, instruments, contract limits"
+    version = "0.2.0"
+    description = ("Deriv websocket adapter: ticks, candles, instruments, contract limits; "
+                   "contracts bought through keel's orders, reconciled with the account")
     Config = DerivConfig
+    venue: ClassVar[str] = "deriv"
+    #: Deriv sells contracts, decided at once: a MARKET order pays the ask, a LIMIT
+    #: order at most its limit price; nothing rests, nothing is contingent.
+    capabilities: ClassVar[VenueCapabilities] = VenueCapabilities(
+        order_types=[OrderType.MARKET, OrderType.LIMIT],
+        time_in_force=[TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK],
+        contingencies=[], reduce_only=False, post_only=False, resting=False, units=False,
+        contract_types=list(ContractType))
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -60,7 +85,13 @@ class DerivPlugin(Plugin):
 
     def subjects(self) -> Sequence[str]:
         n = self.name
-        return [f"keel.venue.link.{n}", f"keel.venue.in.{n}", f"keel.venue.out.{n}"]
+        subjects = [f"keel.venue.link.{n}", f"keel.venue.in.{n}", f"keel.venue.out.{n}"]
+        config: DerivConfig = self.config
+        if config.trading:
+            subjects += ["keel.order.accepted.>", f"keel.order.submitted.{config.venue}",
+                         "keel.order.cancel.>", "keel.contract.action.>", "keel.ctl.halt",
+                         "keel.ctl.resume", "keel.risk.state"]
+        return subjects
 
     # -- the log -> the core ---------------------------------------------------
     # A plain ``def`` on purpose: ``run()`` publishes through the same Context, and
@@ -80,6 +111,8 @@ class DerivPlugin(Plugin):
             return
         elif kind is TimerFired:
             outs = core.on_timer(event.name)  # type: ignore[attr-defined]
+        elif kind in _ORDER_INPUTS:
+            outs = core.on_order_event(event)
         else:
             return
         ctx = self.ctx
@@ -99,6 +132,8 @@ class DerivPlugin(Plugin):
     # -- the venue -> the log --------------------------------------------------
     async def run(self) -> None:
         config: DerivConfig = self.config
+        if not config.connect:
+            return
         try:
             token = load_token(config.token_env, config.token_file)
             transport = make_transport(config, token)
@@ -149,6 +184,14 @@ class DerivPlugin(Plugin):
 
     def restore(self, state: bytes) -> None:
         self.core.restore(state)
+
+    def queries(self) -> Mapping[str, Query]:
+        async def contracts(_: dict[str, Any]) -> list[dict[str, Any]]:
+            """The open contracts keel holds at the venue."""
+            trading = self.core.trading
+            return trading.contracts_view() if trading is not None else []
+
+        return {"contracts": contracts}
 
     def health(self) -> dict[str, Any]:
         facts = self.core.health()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from decimal import Decimal
 from typing import Any
 
 from contracts import (
@@ -20,10 +19,7 @@ from contracts import (
     OrderAccepted,
     OrderRejected,
     OrderRequested,
-    OrderType,
     Resume,
-    Side,
-    TimeInForce,
     query_subject,
 )
 from kernel import (
@@ -106,34 +102,38 @@ class BusApi:
         eid, _ = self._next_id("order")
         return eid.replace(":", "-")
 
-    async def submit_order(self, *, client_order_id: str, account: str, instrument: str,
-                           side: Side, qty: Decimal, order_type: OrderType,
-                           limit_price: Decimal | None, time_in_force: TimeInForce, venue: str,
-                           ref_price: Decimal | None, operator: str) -> tuple[int, Decision]:
-        """Publish an ``OrderRequested`` and wait for risk to accept or reject it."""
+    def order_request(self, **fields: Any) -> OrderRequested:
+        """An ``OrderRequested`` from this gateway (id and time stamped here), not sent."""
         eid, now = self._next_id("req")
-        event = OrderRequested(
-            id=eid, ts=now, producer=self.producer, client_order_id=client_order_id,
-            account=account, instrument=instrument, side=side, qty=qty,
-            order_type=order_type, limit_price=limit_price, time_in_force=time_in_force,
-            venue=venue, strategy=self.producer, ref_price=ref_price, operator=operator)
-        fut: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-        self._waiting[eid] = fut
+        return OrderRequested(id=eid, ts=now, producer=self.producer, strategy=self.producer,
+                              **fields)
+
+    async def submit_orders(self, requests: list[OrderRequested]
+                            ) -> list[tuple[int, Decision]]:
+        """Publish the requests in order (a contingent list's parent first) and wait for
+        risk to accept or reject each: their log sequences and risk's decisions."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Decision]] = []
+        for event in requests:
+            futures.append(loop.create_future())
+            self._waiting[event.id] = futures[-1]
         try:
-            seq = await self.publish(event)
+            seqs = [await self.publish(event) for event in requests]
             t = self.config.confirm_timeout_s
             try:
-                decision = await asyncio.wait_for(fut, t)
+                decisions = await asyncio.wait_for(asyncio.gather(*futures), t)
             except TimeoutError:
+                coid = requests[0].client_order_id
                 raise ApiError(
                     503, "not_confirmed",
-                    f"{self.config.risk_plugin} did not decide order {client_order_id!r} "
-                    f"within {t}s: is it running? The request is logged (seq {seq}) and is "
+                    f"{self.config.risk_plugin} did not decide order {coid!r} "
+                    f"within {t}s: is it running? The request is logged (seq {seqs[0]}) and is "
                     "decided when it starts", plugin=self.config.risk_plugin,
-                    client_order_id=client_order_id, command_seq=seq) from None
-            return seq, decision
+                    client_order_id=coid, command_seq=seqs[0]) from None
+            return list(zip(seqs, decisions, strict=True))
         finally:
-            self._waiting.pop(eid, None)
+            for event in requests:
+                self._waiting.pop(event.id, None)
 
     def decided(self, event: Decision) -> None:
         """Hand risk's decision to whoever waits for it (called from the event handler)."""

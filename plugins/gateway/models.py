@@ -10,11 +10,11 @@ import enum
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from contracts import OrderType, Side, TimeInForce
+from contracts import OrderType, Side, TimeInForce, TrailingOffsetType
 
-__all__ = ["SYMBOL", "EmbeddingIn", "OrderIn", "OrdersFilter", "ReasonIn"]
+__all__ = ["BODY_FIELD", "SYMBOL", "EmbeddingIn", "OrderIn", "OrdersFilter", "ReasonIn"]
 
 #: The pattern of ``contracts.Symbol`` (instruments, accounts, venues, order ids).
 SYMBOL = r"^[A-Za-z0-9_\-:/]{1,64}$"
@@ -30,10 +30,23 @@ class ReasonIn(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 
 
-class OrderIn(BaseModel):
-    """A new order. ``limit_price`` is required for LIMIT orders and refused for MARKET.
+Price = Annotated[Decimal | None, Field(
+    default=None, gt=0, allow_inf_nan=False, max_digits=30, decimal_places=12)]
 
-    ``client_order_id`` is the idempotency key: omitted, the gateway makes one.
+
+class OrderIn(BaseModel):
+    """A new order, as ``contracts.OrderRequested`` has it (see its table of order types).
+
+    Which prices a type needs, and which time in force and flags go together, are
+    ``contracts.order_fault``'s rules, checked before anything is published: a
+    request breaking one is answered 422 naming the field (``limit_price`` for a
+    LIMIT without one, ``trigger_price`` for a STOP without one, ``expire_ts`` for a
+    GTD without one...). ``take_profit`` and/or ``stop_loss`` make it a bracket: the
+    order is the entry, and each exit (a LIMIT at ``take_profit``, a STOP at
+    ``stop_loss``, reduce-only, the other side) works once the entry fills, for what
+    it filled; one exit's fill reduces the other (OUO). ``client_order_id`` is the
+    idempotency key: omitted, the gateway makes one; the exits get
+    ``<client_order_id>-tp`` and ``-sl``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -41,26 +54,30 @@ class OrderIn(BaseModel):
     side: Side
     quantity: Amount
     type: OrderType = OrderType.MARKET
-    limit_price: Annotated[Decimal | None, Field(
-        default=None, validate_default=True, gt=0, allow_inf_nan=False, max_digits=30,
-        decimal_places=12)]
+    limit_price: Price
+    #: STOP, STOP_LIMIT, MARKET_IF_TOUCHED, LIMIT_IF_TOUCHED: the trigger; TRAILING_STOP:
+    #: an optional starting trigger.
+    trigger_price: Price
+    #: TRAILING_STOP: the trigger's distance from the best price since acceptance.
+    trailing_offset: Price
+    trailing_offset_type: TrailingOffsetType = TrailingOffsetType.PRICE
     time_in_force: TimeInForce = TimeInForce.GTC
+    #: GTD: when the order expires (ns since the epoch, UTC).
+    expire_ts: Annotated[int | None, Field(default=None, ge=0, le=2**63 - 1)]
+    reduce_only: bool = False
+    post_only: bool = False
+    #: Bracket exits (see above).
+    take_profit: Price
+    stop_loss: Price
     client_order_id: Sym | None = None
     account: Sym | None = None
     venue: Sym | None = None
     #: The price the caller saw, for risk's notional checks of a market order.
-    ref_price: Annotated[Decimal | None, Field(
-        default=None, gt=0, allow_inf_nan=False, max_digits=30, decimal_places=12)]
+    ref_price: Price
 
-    @field_validator("limit_price")
-    @classmethod
-    def _limit_when_required(cls, v: Decimal | None, info: ValidationInfo) -> Decimal | None:
-        kind = info.data.get("type")
-        if kind is OrderType.LIMIT and v is None:
-            raise ValueError("required for a LIMIT order")
-        if kind is OrderType.MARKET and v is not None:
-            raise ValueError("not allowed for a MARKET order (use type LIMIT)")
-        return v
+
+#: The body's name of each ``OrderRequested`` field a rule can name (the others are equal).
+BODY_FIELD = {"qty": "quantity", "order_type": "type"}
 
 
 class OrdersFilter(enum.StrEnum):
@@ -71,10 +88,12 @@ class OrdersFilter(enum.StrEnum):
     REQUESTED = "REQUESTED"
     ACCEPTED = "ACCEPTED"
     SUBMITTED = "SUBMITTED"
+    TRIGGERED = "TRIGGERED"
     PARTIALLY_FILLED = "PARTIALLY_FILLED"
     FILLED = "FILLED"
     CANCELLED = "CANCELLED"
     REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
 
 
 class EmbeddingIn(BaseModel):

@@ -18,10 +18,13 @@ from contracts import (
     Event,
     OrderAccepted,
     OrderCancelled,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderRequested,
     OrderSubmitted,
+    OrderTriggered,
+    OrderUpdated,
     PortfolioSnapshot,
     RegimeInferred,
     TradingStateChanged,
@@ -38,8 +41,16 @@ _STATE_OF = {
     OrderAccepted: "ACCEPTED",
     OrderRejected: "REJECTED",
     OrderSubmitted: "SUBMITTED",
+    OrderTriggered: "TRIGGERED",
     OrderCancelled: "CANCELLED",
+    OrderExpired: "EXPIRED",
 }
+#: States an order never leaves.
+_FINAL = frozenset({"FILLED", "CANCELLED", "REJECTED", "EXPIRED"})
+
+
+def _s(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 class LiveView:
@@ -67,15 +78,31 @@ class LiveView:
                 "account": event.account, "instrument": event.instrument,
                 "side": str(event.side), "qty": str(event.qty),
                 "order_type": str(event.order_type),
-                "limit_price": None if event.limit_price is None else str(event.limit_price),
+                "time_in_force": str(event.time_in_force),
+                "limit_price": _s(event.limit_price),
+                "trigger_price": _s(event.trigger_price),
+                "trailing_offset": _s(event.trailing_offset),
+                "expire_ts": event.expire_ts, "reduce_only": event.reduce_only,
+                "post_only": event.post_only, "order_list_id": event.order_list_id,
+                "parent_order_id": event.parent_order_id,
                 "strategy": event.strategy, "operator": event.operator})]
-        if isinstance(event, (OrderAccepted, OrderRejected, OrderSubmitted, OrderCancelled)):
+        if isinstance(event, OrderUpdated):
+            changed = {k: str(v) for k, v in (("qty", event.qty),
+                                               ("trigger_price", event.trigger_price),
+                                               ("limit_price", event.limit_price))
+                       if v is not None}
+            return [self._order(event.client_order_id, event, None, changed)]
+        if isinstance(event, tuple(_STATE_OF)):
             extra: dict[str, Any] = {}
             if isinstance(event, OrderRejected):
                 extra = {"code": event.code, "reason": event.reason}
-            elif isinstance(event, OrderCancelled):
+            elif isinstance(event, (OrderCancelled, OrderExpired)):
                 extra = {"reason": event.reason}
-            return [self._order(event.client_order_id, event, _STATE_OF[type(event)], extra)]
+            elif isinstance(event, OrderTriggered):
+                extra = {"trigger_price": str(event.trigger_price),
+                         "triggered_price": str(event.price)}
+            coid: str = event.client_order_id  # type: ignore[attr-defined]
+            return [self._order(coid, event, _STATE_OF[type(event)], extra)]
         if isinstance(event, CancelRequested):
             return [self._order(event.client_order_id, event, None,
                                 {"cancel_requested": True})]
@@ -139,7 +166,7 @@ class LiveView:
                 self.fills_by_order.pop(old, None)
         else:
             orders.move_to_end(coid)
-        if state is not None and row.get("state") not in ("FILLED", "CANCELLED", "REJECTED"):
+        if state is not None and row.get("state") not in _FINAL:
             row["state"] = state
         row.update(fields)
         row["updated_ts"] = event.ts

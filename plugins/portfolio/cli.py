@@ -62,6 +62,12 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
+def _name(position: dict[str, Any]) -> str:
+    """The instrument, and the venue's position id of a contract (``R_100 #70000000001``)."""
+    pid = position.get("position_id")
+    return f"{position.get('instrument')} #{pid}" if pid else str(position.get("instrument"))
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """The summary as two plain-text tables: positions, then metrics."""
     lines = [f"account {summary.get('account', '?')}"]
@@ -69,7 +75,8 @@ def format_summary(summary: dict[str, Any]) -> str:
                  or p.get("realized_pnl") not in ("0", None)]
     if positions:
         lines += _table([h for _, h in _COLUMNS],
-                        [[_cell(p.get(k)) for k, _ in _COLUMNS] for p in positions])
+                        [[_name(p) if k == "instrument" else _cell(p.get(k))
+                          for k, _ in _COLUMNS] for p in positions])
     else:
         lines.append("no positions")
     lines.append("")

@@ -19,6 +19,7 @@ import msgspec
 from contracts import Bar, Event, OrderFilled, PortfolioSnapshot, Position, Side, Tick
 
 from .config import PortfolioConfig
+from .contracts import CONTRACT_EVENTS, apply_contract_event, contract_key
 from .ledger import AVG_CONTEXT, EXACT, ZERO, InvalidFillError, PositionState, apply_fill
 
 __all__ = ["AccountBook", "PortfolioCore", "PortfolioState"]
@@ -118,6 +119,9 @@ class PortfolioCore:
         if isinstance(event, OrderFilled):
             book = self.book_fill(event)
             return [self.snapshot_event(book)] if book is not None else []
+        if isinstance(event, CONTRACT_EVENTS):
+            book = apply_contract_event(self, event)
+            return [self.snapshot_event(book)] if book is not None else []
         return []
 
     def account(self, name: str) -> AccountBook:
@@ -141,28 +145,45 @@ class PortfolioCore:
         while len(seen) > self.config.fill_dedup_window:
             seen.popitem(last=False)  # type: ignore[call-arg]
         book = self.account(fill.account)
-        pos = book.positions.get(fill.instrument)
+        if fill.position_id is not None:  # a contract: a position of its own, by its id
+            self.book_trade(book, contract_key(fill.venue, fill.position_id), fill.instrument,
+                            fill.side, fill.qty, fill.price, fill.fee, fill.ts,
+                            position_id=fill.position_id)
+            return book
+        self.book_trade(book, fill.instrument, fill.instrument, fill.side, fill.qty,
+                        fill.price, fill.fee, fill.ts)
+        self.state.marks[fill.instrument] = fill.price
+        return book
+
+    def book_trade(self, book: AccountBook, key: str, instrument: str, side: Side,
+                   qty: Decimal, price: Decimal, fee: Decimal, ts: int,
+                   position_id: str | None = None, fill: bool = True) -> None:
+        """Book ``qty`` at ``price`` into the position ``key`` of ``book`` (cash, PnL, metrics);
+        ``fill``: counted as a fill (a contract's settlement or adoption is not)."""
+        pos = book.positions.get(key)
         if pos is None:
-            pos = book.positions[fill.instrument] = PositionState(instrument=fill.instrument)
+            pos = book.positions[key] = PositionState(instrument=instrument,
+                                                      position_id=position_id)
         with localcontext(EXACT):
             old_mv, old_cost = pos.market_value, pos.cost
-            effect = apply_fill(pos, fill.side, fill.qty, fill.price, fill.fee)
+            effect = apply_fill(pos, side, qty, price, fee)
             book.market_value += pos.market_value - old_mv
             book.cost_basis += pos.cost - old_cost
-            notional = fill.qty * fill.price
-            book.cash += (-notional if fill.side is Side.BUY else notional) - fill.fee
-            book.fees += fill.fee
+            notional = qty * price
+            book.cash += (-notional if side is Side.BUY else notional) - fee
+            book.fees += fee
             book.realized_pnl += effect.realized
             book.turnover += abs(notional)
-        book.fills += 1
+        if fill:
+            book.fills += 1
+        else:
+            pos.fills -= 1  # apply_fill counted it; a settlement or adoption is not a fill
         if effect.closed_trade:
             book.trades_closed += 1
             if effect.trade_pnl > 0:
                 book.trades_won += 1
-        book.last_ts = fill.ts
-        self.state.marks[fill.instrument] = fill.price
+        book.last_ts = ts
         book.track_drawdown()
-        return book
 
     def mark(self, instrument: str, price: Decimal, ts: int) -> None:
         """Mark every account's position in ``instrument`` to ``price``."""
@@ -196,7 +217,7 @@ class PortfolioCore:
                 instrument=p.instrument, qty=p.qty, avg_price=p.avg_price,
                 last_price=p.last_price if p.last_price is not None else ZERO,
                 realized_pnl=p.realized_pnl, unrealized_pnl=p.unrealized_pnl,
-                market_value=p.market_value,
+                market_value=p.market_value, position_id=p.position_id,
             )
             for p in book.positions.values()
         ]
@@ -222,6 +243,7 @@ class PortfolioCore:
         return [
             {
                 "instrument": p.instrument,
+                **({"position_id": p.position_id} if p.position_id is not None else {}),
                 "qty": str(p.qty),
                 "avg_price": str(p.avg_price),
                 "last_price": _s(p.last_price),

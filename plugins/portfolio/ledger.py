@@ -66,6 +66,8 @@ class PositionState(msgspec.Struct, kw_only=True):
     trade_pnl: Decimal = ZERO
     fills: int = 0
     turnover: Decimal = ZERO
+    #: A venue position of its own (a contract's id); ``None``: the instrument's netting one.
+    position_id: str | None = None
 
     @property
     def market_value(self) -> Decimal:

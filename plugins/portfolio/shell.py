@@ -33,7 +33,10 @@ class PortfolioPlugin(Plugin):
         self.core = PortfolioCore(self.config, ctx.event)
 
     def subjects(self) -> Sequence[str]:
-        return ("keel.order.filled.>", "keel.md.bar.>", "keel.md.tick.>")
+        return ("keel.order.filled.>", "keel.md.bar.>", "keel.md.tick.>",
+                # contracts bought from a venue that sells them (Deriv), and its balance
+                "keel.contract.updated.>", "keel.contract.settled.>",
+                "keel.contract.adopted.>", "keel.venue.balance.>")
 
     def on_event(self, event: Event) -> None:
         outputs = self.core.apply(event)

@@ -23,6 +23,7 @@ from typing import NamedTuple
 from contracts import OrderRequested, Side
 
 from .config import RiskConfig
+from .contracts import contracts_value
 from .exposure import gross_exposure
 from .state import ZERO, AccountRisk, RiskState
 
@@ -48,8 +49,9 @@ def account_cash(config: RiskConfig, account: str, acct: AccountRisk) -> Decimal
 
 def equity(config: RiskConfig, account: str, acct: AccountRisk,
            prices: dict[str, Decimal]) -> Decimal:
-    """Cash plus every position at the last price risk knows (unpriced: at zero)."""
-    total = account_cash(config, account, acct)
+    """Cash plus every position at the last price risk knows (unpriced: at zero), plus
+    the contracts held at their value."""
+    total = account_cash(config, account, acct) + contracts_value(acct)
     for name, qty in acct.positions.items():
         px = prices.get(name)
         if qty and px is not None:

@@ -69,9 +69,12 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
 
 def order_price(state: RiskState, order: OrderRequested) -> Decimal | None:
     """The price an order is valued at: limit price, else trigger, else ref price, else
-    the last price."""
+    the last price. A contract order: its limit price (the most it pays), else its
+    amount (the stake, or a payout, which no stake exceeds)."""
     if order.limit_price is not None:
         return order.limit_price
+    if order.contract is not None:
+        return order.contract.amount
     if order.trigger_price is not None and order.order_type is not OrderType.TRAILING_STOP:
         return order.trigger_price
     if order.ref_price is not None:
@@ -89,6 +92,8 @@ def is_exit(acct: AccountRisk, order: OrderRequested) -> bool:
 
 def is_reducing(acct: AccountRisk, order: OrderRequested) -> bool:
     """True if the order (with the open orders on its side) only shrinks the position."""
+    if order.contract is not None:
+        return False  # buys a contract: a position of its own, never a reduction
     if is_exit(acct, order):
         return True
     pos = acct.position(order.instrument)
@@ -114,7 +119,8 @@ def check_order(
     if state.trading is TradingState.HALTED:
         return Denial(code=Code.HALTED, detail=f"trading is halted ({state.halt_reason}); "
                       "only cancels pass until `keel resume`")
-    denial = _list_denial(state, order) or _spec_denial(config, order)
+    denial = _list_denial(state, order) or (
+        _spec_denial(config, order) if order.contract is None else None)
     if denial is not None:
         return denial
     exit_ = is_exit(acct, order)
@@ -159,7 +165,7 @@ def check_order(
     if exit_:
         # An exit closes at most what its parent opens: no exposure limit applies.
         return _count_denial(config, lim, acct, now)
-    if lim.max_position is not None:
+    if lim.max_position is not None and order.contract is None:
         pos = acct.position(order.instrument)
         same_side = acct.open_qty(order.instrument, order.side)
         projected = pos + order.side.sign * (same_side + order.qty)

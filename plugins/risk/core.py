@@ -11,8 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from contracts import (
+    BalanceCorrected,
     Bar,
     CancelRequested,
+    ContractAdopted,
+    ContractSettled,
+    ContractUpdated,
     Event,
     Halt,
     OrderAccepted,
@@ -37,6 +41,7 @@ from .buying_power import account_cash
 from .checks import Denial, Limits, check_order, is_exit, order_price
 from .codes import Code
 from .config import RiskConfig
+from .contracts import apply_contract_event, contract_multiplier, hold_contract
 from .state import ZERO, AccountRisk, OpenOrder, RiskState
 
 __all__ = ["DAY_NS", "RiskEngine"]
@@ -83,6 +88,10 @@ class RiskEngine:
                 self._close_order(event.account, event.client_order_id)
         elif isinstance(event, PortfolioSnapshot):
             self._on_snapshot(event, out)
+        elif isinstance(event, ContractUpdated | ContractSettled | ContractAdopted
+                        | BalanceCorrected):
+            acct = self.state.account(event.account)
+            apply_contract_event(acct, account_cash(self.config, event.account, acct), event)
         elif isinstance(event, Halt):
             self._halt(f"HALT: {event.reason}" + (f" (by {event.operator})" if event.operator
                                                   else ""), out)
@@ -131,16 +140,17 @@ class RiskEngine:
         price = order_price(state, order)
         if price is None and not exit_:
             state.counters.unpriced += 1
-        acct.open_orders[order.client_order_id] = OpenOrder(
+        oo = acct.open_orders[order.client_order_id] = OpenOrder(
             client_order_id=order.client_order_id, instrument=order.instrument,
             side=order.side, venue=order.venue, leaves=order.qty,
             price=price, exit=exit_, accepted_ts=order.ts,
+            multiplier=contract_multiplier(order),
         )
-        if not exit_:
+        if oo.booked:
             acct.add_open(order.instrument, order.side, order.qty)
         if self.config.max_orders_per_window is not None:
             acct.recent.append(order.ts)
-        if order.instrument not in state.prices:
+        if order.instrument not in state.prices and order.contract is None:
             price = order.limit_price if order.limit_price is not None else order.ref_price
             if price is not None:
                 state.prices[order.instrument] = price
@@ -183,21 +193,28 @@ class RiskEngine:
 
     def _on_fill(self, fill: OrderFilled) -> None:
         acct = self.state.account(fill.account)
-        self.state.prices[fill.instrument] = fill.price
+        if fill.position_id is None:
+            self.state.prices[fill.instrument] = fill.price
         oo = acct.open_orders.get(fill.client_order_id)
+        multiplier = oo.multiplier if oo is not None else None
         if oo is not None:
             if fill.cum_qty <= oo.cum:
                 return  # stale or repeated fill: already counted
             oo.cum = fill.cum_qty
             leaves = max(fill.leaves_qty, ZERO)
-            if not oo.exit:
+            if oo.booked:
                 acct.add_open(oo.instrument, oo.side, leaves - oo.leaves)
             oo.leaves = leaves
             if fill.leaves_qty <= 0:
                 self._close_order(fill.account, fill.client_order_id)
         signed = fill.qty if fill.side is Side.BUY else -fill.qty
+        cash = account_cash(self.config, fill.account, acct)
+        acct.cash = cash - signed * fill.price - fill.fee
+        if fill.position_id is not None:  # a contract: a position of its own
+            hold_contract(acct, fill.position_id, fill.instrument, fill.qty * fill.price,
+                          multiplier)
+            return
         acct.positions[fill.instrument] = acct.position(fill.instrument) + signed
-        acct.cash = account_cash(self.config, fill.account, acct) - signed * fill.price - fill.fee
 
     def _on_update(self, update: OrderUpdated) -> None:
         """The venue changed an order's total quantity (contingent lists)."""
@@ -206,7 +223,7 @@ class RiskEngine:
         if oo is None or acct is None or update.qty is None:
             return
         leaves = max(update.qty - oo.cum, ZERO)
-        if not oo.exit:
+        if oo.booked:
             acct.add_open(oo.instrument, oo.side, leaves - oo.leaves)
         oo.leaves = leaves
 
@@ -215,7 +232,7 @@ class RiskEngine:
         if acct is None:
             return
         oo = acct.open_orders.pop(client_order_id, None)
-        if oo is not None and oo.leaves > 0 and not oo.exit:
+        if oo is not None and oo.leaves > 0 and oo.booked:
             acct.add_open(oo.instrument, oo.side, -oo.leaves)
 
     # -- order age ---------------------------------------------------------------

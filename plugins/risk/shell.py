@@ -42,6 +42,11 @@ class RiskPlugin(Plugin):
             "keel.order.updated.>",
             "keel.ctl.halt",
             "keel.ctl.resume",
+            # contracts bought from a venue that sells them (Deriv), and its balance
+            "keel.contract.updated.>",
+            "keel.contract.settled.>",
+            "keel.contract.adopted.>",
+            "keel.venue.balance.>",
         ]
         if cfg.max_daily_loss is not None:
             subjects.append("keel.portfolio.snapshot.>")

@@ -13,7 +13,7 @@ import msgspec
 
 from contracts import Side, TradingState
 
-__all__ = ["ZERO", "AccountRisk", "Counters", "OpenOrder", "RiskState"]
+__all__ = ["ZERO", "AccountRisk", "ContractRisk", "Counters", "OpenOrder", "RiskState"]
 
 ZERO = Decimal(0)
 
@@ -35,6 +35,25 @@ class OpenOrder(msgspec.Struct, kw_only=True):
     accepted_ts: int = 0
     #: Risk already asked for it to be cancelled (``max_order_age_s``).
     age_cancelled: bool = False
+    #: A contract order (``OrderRequested.contract``): its exposure per unit of
+    #: stake (the multiplier; 1 for an option). ``None``: an order for units.
+    multiplier: Decimal | None = None
+
+    @property
+    def booked(self) -> bool:
+        """Counted in the open buy/sell books of its instrument (not an exit, not a
+        contract order: those are exposure of their own)."""
+        return not self.exit and self.multiplier is None
+
+
+class ContractRisk(msgspec.Struct, kw_only=True):
+    """A contract held at a venue that sells them (see ``contracts.py``)."""
+
+    instrument: str
+    #: What was paid for it, its exposure (cost x multiplier) and its value now.
+    cost: Decimal
+    exposure: Decimal
+    value: Decimal
 
 
 class AccountRisk(msgspec.Struct, kw_only=True):
@@ -52,6 +71,8 @@ class AccountRisk(msgspec.Struct, kw_only=True):
     loss_breached: bool = False
     #: Cash folded from fills (``None``: not started; ``initial_cash`` then).
     cash: Decimal | None = None
+    #: Contracts held, by position id (the venue's contract id).
+    contracts: dict[str, ContractRisk] = {}
 
     @property
     def daily_pnl(self) -> Decimal:

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from kernel.bars import FORMATS
@@ -246,8 +247,45 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         print_summary(summary)
         if args.report:
-            print(f"report: {args.report}/report.html")
+            print(f"report: {Path(args.report) / 'report.html'}")
+    if args.record:
+        from kernel.cli import run_async
+
+        run_async(_record(args, kwargs, bars, summary))
     return {"OK": 0, "FAILED": 1, "INTERRUPTED": 130}[summary["status"]]
+
+
+async def _record(args: argparse.Namespace, kwargs: dict[str, Any], bars: Any,
+                  summary: dict[str, Any]) -> int:
+    """Log the backtest as ``StrategyBacktested`` for the strategy registry."""
+    import hashlib
+
+    from contracts import StrategyBacktested
+    from kernel import IdSource, LiveClock, PluginHost, code_hash, load_config
+    from kernel.bars import file_sha256
+    from kernel.node import open_bus
+
+    cls = PluginHost().get(kwargs["strategy"])
+    files = [Path(f) for f in args.data]
+    hashes = [file_sha256(f) for f in files]
+    digest = hashes[0] if len(hashes) == 1 else hashlib.sha256(
+        "".join(hashes).encode()).hexdigest()
+    params = json.dumps(kwargs["params"], sort_keys=True, default=str)
+    series = [d for d in bars.series if len(d)]
+    now = LiveClock().now_ns()
+    event = StrategyBacktested(
+        id=IdSource("simulator").natural("backtest", kwargs["strategy"], digest[:16], now),
+        ts=now, producer="simulator", strategy=kwargs["strategy"], version=cls.version,
+        code_hash=code_hash(cls), params_json=params,
+        data_file=", ".join(f.name for f in files), data_sha256=digest,
+        summary_json=json.dumps(summary, sort_keys=True, default=str),
+        data_start_ts=min((int(d.open_ts[0]) for d in series), default=0),
+        data_end_ts=max((int(d.close_ts()[-1]) for d in series), default=0), bars=len(bars))
+    async with open_bus(load_config(args.config), name="keel-backtest") as bus:
+        await bus.publish(event)
+    print(f"keel: recorded in the log for the strategy registry ({event.subject()})",
+          file=sys.stderr)
+    return 0
 
 
 def _stem(path: str) -> str:
@@ -261,5 +299,8 @@ def configure_backtest(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (the summary)")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write the tearsheet (report.html, PNGs, trades, equity) into DIR")
+    p.add_argument("--record", action="store_true",
+                   help="log the backtest (StrategyBacktested) on the running bus for the "
+                   "strategy registry (`keel strategies show NAME`)")
     p.add_argument("--log", "--event-log", dest="log", default=None, metavar="FILE",
                    help="write the event log (keel log format) for audit and replay")

@@ -64,6 +64,7 @@ class Strategy(Trading, Plugin):
     """
 
     Config: ClassVar[type[msgspec.Struct]] = StrategyConfig
+    kind: ClassVar[str] = "strategy"
     wants_bars: ClassVar[bool] = True
     wants_ticks: ClassVar[bool] = False
     wants_regimes: ClassVar[bool] = False

@@ -1,6 +1,7 @@
 """A protocol-level fake of Deriv's websocket API (see ``server.py``)."""
 
 from .account import Account, Contract, Proposal
+from .logged import LoggedVenue
 from .market import FakeSymbol, Market, default_symbols
 from .server import Conn, FakeDeriv, Sub
 
@@ -10,6 +11,7 @@ __all__ = [
     "Contract",
     "FakeDeriv",
     "FakeSymbol",
+    "LoggedVenue",
     "Market",
     "Proposal",
     "Sub",

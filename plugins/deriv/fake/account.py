@@ -177,3 +177,10 @@ class Account:
             "purchase_time": contract.purchase_time, "reference_id": reference,
             "shortcode": contract.shortcode, "transaction_id": txn,
             "transaction_time": when})
+
+    def move_cash(self, action: str, amount: Decimal, txn: int, when: int) -> None:
+        """A cash movement outside trading (``deposit``, ``withdrawal``...), in the statement."""
+        self.balance += amount
+        self.transactions.append({
+            "action_type": action, "amount": amount, "balance_after": self.balance,
+            "transaction_id": txn, "transaction_time": when, "longcode": action.title()})

@@ -11,6 +11,7 @@ Faults a test can script: ``delays`` (answer a call late, so answers
 overtake each other), ``fail_next`` (answer the next call with an error),
 ``drop_connections`` (cut every connection without a close frame),
 ``drop_buy_response`` (buy, then cut the connection without answering),
+``silent_buy_response`` (buy, and never answer, the connection kept),
 ``idle_timeout`` (close a connection that sent nothing for that long) and
 per-minute rate limits (``RateLimit`` errors). Prices move only when the
 test calls ``tick()`` (or ``run_ticker``), so every run is reproducible.
@@ -68,7 +69,7 @@ class Sub:
 class Conn:
     """One client connection."""
 
-    ws: ServerConnection
+    ws: ServerConnection | None
     kind: str  # legacy | options
     account: Account | None = None
     subs: dict[str, Sub] = field(default_factory=dict)
@@ -114,6 +115,8 @@ class FakeDeriv(Calls):
         self.max_proposal_streams = 0
         self.drop_buy_response = 0
         self.dropped_buys: list[int] = []
+        #: Buy, and answer nothing while keeping the connection (a lost answer).
+        self.silent_buy_response = 0
         self._faults: dict[str, deque[ApiFault]] = {}
         self._otps: dict[str, Account] = {}
         self._used_otps: set[str] = set()
@@ -181,9 +184,17 @@ class FakeDeriv(Calls):
         """Cut every open connection without a close frame; how many were cut."""
         n = 0
         for conn in list(self.conns):
-            conn.ws.transport.abort()
-            n += 1
+            if conn.ws is not None:  # a logged connection (``LoggedVenue``) has no socket
+                conn.ws.transport.abort()
+                n += 1
         return n
+
+    def deposit(self, amount: Decimal, account: int = 0) -> int:
+        """Money paid into (negative: out of) an account outside trading; its transaction id."""
+        txn = self.next_txn()
+        self.accounts[account].move_cash("deposit" if amount > 0 else "withdrawal", amount,
+                                         txn, self.now())
+        return txn
 
     def close_market(self, symbol: str, closed: bool = True) -> None:
         self.market.symbols[symbol].open = not closed
@@ -206,16 +217,25 @@ class FakeDeriv(Calls):
     async def tick(self, symbol: str | None = None, *, quote: Decimal | None = None,
                    epoch: int | None = None) -> int:
         """Move ``symbol`` (every symbol if None) one tick; push every stream it feeds."""
+        last, pushes = self.move(symbol, quote=quote, epoch=epoch)
+        for conn, msg in pushes:
+            await self._send(conn, msg)
+        return last
+
+    def move(self, symbol: str | None = None, *, quote: Decimal | None = None,
+             epoch: int | None = None) -> tuple[int, list[tuple[Conn, dict[str, Any]]]]:
+        """``tick`` without sending: the epoch and the stream messages, per connection."""
         symbols = [symbol] if symbol is not None else list(self.market.symbols)
         last = 0
+        pushes: list[tuple[Conn, dict[str, Any]]] = []
         for sym in symbols:
             if epoch is not None:
                 self._last_epoch[sym] = epoch
             e = epoch if epoch is not None else self.next_epoch(sym)
             price = self.market.move(sym, e, quote)
-            await self._push_symbol(sym, e, price)
+            pushes += self.stream_updates(sym, e, price)
             last = e
-        return last
+        return last, pushes
 
     # -- streams -------------------------------------------------------------
     def new_id(self) -> str:
@@ -253,21 +273,25 @@ class FakeDeriv(Calls):
             data["id"] = sub
         return data
 
-    async def _push_symbol(self, symbol: str, epoch: int, price: Decimal) -> None:
+    def stream_updates(self, symbol: str, epoch: int,
+                       price: Decimal) -> list[tuple[Conn, dict[str, Any]]]:
+        """Settle what the new price settles; the stream messages it makes, in order."""
         for account in self.accounts:
             for c in account.open_contracts():
                 if c.symbol == symbol:
                     c.spot, c.spot_time = price, epoch
                     self._settle(account, c)
+        out: list[tuple[Conn, dict[str, Any]]] = []
         for conn in list(self.conns):
             for sub in list(conn.subs.values()):
                 msg = self._stream_message(conn, sub, symbol, epoch, price)
                 if msg is not None:
-                    await self._send(conn, msg)
+                    out.append((conn, msg))
                 if sub.kind == "poc" and sub.contract_id is not None:
-                    c = conn.account.contracts.get(sub.contract_id) if conn.account else None
-                    if c is not None and not c.is_open:
+                    found = conn.account.contracts.get(sub.contract_id) if conn.account else None
+                    if found is not None and not found.is_open:
                         conn.subs.pop(sub.id, None)  # the final update ends the stream
+        return out
 
     def _stream_message(self, conn: Conn, sub: Sub, symbol: str, epoch: int,
                         price: Decimal) -> dict[str, Any] | None:
@@ -408,6 +432,17 @@ class FakeDeriv(Calls):
         await self._answer(conn, call, req)
 
     async def _answer(self, conn: Conn, call: str, req: dict[str, Any]) -> None:
+        answers, cut = self.handle(conn, call, req)
+        if cut:
+            conn.ws.transport.abort()  # bought, but the answer never leaves
+            return
+        for target, msg in answers:
+            await self._send(target, msg)
+
+    def handle(self, conn: Conn, call: str, req: dict[str, Any]
+               ) -> tuple[list[tuple[Conn, dict[str, Any]]], bool]:
+        """One request, without I/O: the messages to send (to which connection), and
+        whether to cut ``conn`` instead of answering (``drop_buy_response``)."""
         faults = self._faults.get(call)
         try:
             if faults:
@@ -415,27 +450,31 @@ class FakeDeriv(Calls):
             self._rate_check(conn, call)
             out = getattr(self, f"call_{call}")(conn, req)
         except ApiFault as fault:
-            await self._send(conn, error(req, call, fault))
-            return
+            return [(conn, error(req, call, fault))], False
         if call == "buy" and self.drop_buy_response > 0:
             self.drop_buy_response -= 1
             self.dropped_buys.append(out["buy"]["contract_id"])
-            conn.ws.transport.abort()  # bought, but the answer never leaves
-            return
-        for msg in out if isinstance(out, list) else [out]:
-            await self._send(conn, msg)
+            return [], True
+        if call == "buy" and self.silent_buy_response > 0:
+            self.silent_buy_response -= 1
+            self.dropped_buys.append(out["buy"]["contract_id"])
+            return [], False
+        answers = [(conn, msg) for msg in (out if isinstance(out, list) else [out])]
         if call in ("buy", "sell") and conn.account is not None:
-            await self._push_balance(conn.account)
+            answers += self._balance_pushes(conn.account)
+        return answers, False
 
-    async def _push_balance(self, account: Account) -> None:
+    def _balance_pushes(self, account: Account) -> list[tuple[Conn, dict[str, Any]]]:
+        out = []
         for conn in list(self.conns):
             if conn.account is not account:
                 continue
             for sub in list(conn.subs.values()):
                 if sub.kind == "balance":
-                    await self._send(conn, response(sub.req, "balance", {
+                    out.append((conn, response(sub.req, "balance", {
                         "balance": account.balance, "currency": account.currency,
-                        "id": sub.id, "loginid": account.loginid}, subscription=sub.id))
+                        "id": sub.id, "loginid": account.loginid}, subscription=sub.id)))
+        return out
 
     def _rate_check(self, conn: Conn, call: str) -> None:
         if call == "ping":

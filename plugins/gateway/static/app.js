@@ -228,12 +228,26 @@ function renderEquity() {
     state.chart.setData(data);
   }
 }
+// "STOP_LIMIT 1.1 / 1.09 GTD": the type, its prices (trigger before limit), the time
+// in force when not GTC, and the flags.
+function orderType(o) {
+  const parts = [o.order_type || "?"];
+  const prices = [o.trigger_price, o.limit_price].filter((p) => p != null).map((p) => fmt(p, 8));
+  if (o.trailing_offset != null) prices.unshift(`trail ${fmt(o.trailing_offset, 8)}`);
+  if (prices.length) parts.push(prices.join(" / "));
+  if (o.time_in_force && o.time_in_force !== "GTC") parts.push(o.time_in_force);
+  if (o.reduce_only) parts.push("reduce-only");
+  if (o.post_only) parts.push("post-only");
+  if (o.parent_order_id) parts.push(`after ${o.parent_order_id}`);
+  return parts.join(" ");
+}
 function renderOrders() {
   const rows = [...state.orders.values()].reverse().slice(0, 50);
   fillTable("orders", rows, (tr, o) => {
     tr.dataset.order = o.client_order_id;
     cell(tr, o.client_order_id); cell(tr, o.instrument); cell(tr, o.side);
     cell(tr, fmt(o.qty, 8), "num");
+    cell(tr, orderType(o), "type");
     cell(tr, o.state + (o.code ? ` (${o.code})` : ""), `state-${o.state}`);
     cell(tr, o.operator || o.strategy || "");
   });

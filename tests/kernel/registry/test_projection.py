@@ -136,12 +136,12 @@ async def test_keel_up_follows_model_events_when_a_database_is_configured(
     found = await follow_if_database(KeelConfig(database_url=db_url, data_dir=str(tmp_path)),
                                      bus)
     assert found is not None
-    sub, registry = found
+    registry = await ModelRegistry.connect(db_url, data_dir=tmp_path)
     try:
         await bus.publish(registered(card()))
         await bus.wait_idle()
         await _wait_rows(registry, 1)
     finally:
-        await sub.stop()
+        await found.stop()
         await registry.close()
         await bus.close()

@@ -1,5 +1,6 @@
 """The dashboard in Debian's chromium, driven by Playwright: a position appears after a
-fill, an admin's halt shows HALTED, a viewer has no halt button. Required when CI=true."""
+fill, an order shows its type and state, an admin's halt shows HALTED, a viewer has no
+halt button. Required when CI=true."""
 
 from __future__ import annotations
 
@@ -57,6 +58,17 @@ def test_operator_sees_fill_halts_and_viewer_cannot(stack: Stack, browser: Brows
     expect(row).to_contain_text("25,000")
     expect(page.locator("#fills tbody")).to_contain_text(r.json()["client_order_id"])
     page.screenshot(path=str(tmp_path / "dashboard-position.png"), full_page=True)
+
+    # Order types and states: a stop-limit whose trigger a bar trades through rests as
+    # a limit, shown with its type, prices and TRIGGERED.
+    r = httpx.post(f"{stack.url}/orders", headers=stack.headers("trader"), json={
+        "instrument": "EURUSD", "side": "BUY", "quantity": "1000", "type": "STOP_LIMIT",
+        "trigger_price": "1.106", "limit_price": "1.09", "client_order_id": "dash-sl-1"})
+    assert r.status_code == 201 and r.json()["state"] == "ACCEPTED", r.text
+    stack.bar("EURUSD", "1.1070")
+    order_row = page.locator("#orders tr[data-order=dash-sl-1]")
+    expect(order_row).to_contain_text("STOP_LIMIT 1.106 / 1.09")
+    expect(order_row.locator("td.state-TRIGGERED")).to_have_text("TRIGGERED")
 
     # The admin halts from the dashboard: asked for a reason, shown the confirmed state.
     page.click("#halt-button")

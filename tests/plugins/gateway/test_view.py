@@ -6,9 +6,13 @@ from decimal import Decimal
 
 from contracts import (
     OrderAccepted,
+    OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderRequested,
+    OrderTriggered,
+    OrderType,
+    OrderUpdated,
     PortfolioSnapshot,
     Position,
     RegimeInferred,
@@ -49,6 +53,34 @@ def test_orders_and_fills_are_bounded_and_fills_follow_their_order() -> None:
     assert view.orders["o3"]["state"] == "FILLED"
     view.apply(req("o4"))
     assert "o3" in view.orders and "o2" not in view.orders
+
+
+def test_order_types_and_the_new_states() -> None:
+    """A trailing stop shows its type and offset, is TRIGGERED, its trigger moves
+    (``OrderUpdated``); a GTD order ends EXPIRED and stays so."""
+    view = LiveView(GatewayConfig())
+    trail = OrderRequested(id="r-t", ts=1, producer="gateway", client_order_id="t",
+                           account="a", instrument="EURUSD", side=Side.SELL, qty=D(2),
+                           order_type=OrderType.TRAILING_STOP, trailing_offset=D("0.01"),
+                           reduce_only=True)
+    row = view.apply(trail)[0]["data"]
+    assert (row["order_type"], row["trailing_offset"], row["reduce_only"]) == (
+        "TRAILING_STOP", "0.01", True)
+    moved = OrderUpdated(id="u", ts=2, producer="paper", client_order_id="t", account="a",
+                         instrument="EURUSD", venue="paper", trigger_price=D("1.09"))
+    assert view.apply(moved)[0]["data"]["trigger_price"] == "1.09"
+    hit = OrderTriggered(id="h", ts=3, producer="paper", client_order_id="t", account="a",
+                         instrument="EURUSD", venue="paper", trigger_price=D("1.09"),
+                         price=D("1.085"))
+    data = view.apply(hit)[0]["data"]
+    assert (data["state"], data["triggered_price"]) == ("TRIGGERED", "1.085")
+    view.apply(req("g"))
+    gone = OrderExpired(id="e", ts=4, producer="paper", client_order_id="g", account="a",
+                        instrument="EURUSD", venue="paper", reason="GTD")
+    assert view.apply(gone)[0]["data"]["state"] == "EXPIRED"
+    view.apply(OrderAccepted(id="late", ts=5, producer="risk", client_order_id="g",
+                             account="a", request=req("g")))
+    assert view.orders["g"]["state"] == "EXPIRED"  # a final state stays
 
 
 def test_equity_curve_keeps_one_point_per_instant_and_a_bounded_length() -> None:

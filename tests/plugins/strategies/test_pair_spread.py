@@ -75,3 +75,27 @@ def test_config_needs_a_pair_and_one_sizing() -> None:
     with pytest.raises(ConfigError, match="exit_z < entry_z"):
         convert_config({"instruments": ["A", "B"], "exit_z": "3"}, PairSpreadConfig,
                        prefix="p")
+
+
+async def test_a_leg_still_working_at_the_exit_follows_at_the_next_bar() -> None:
+    """Entry at bar 6, exit signal at bar 7. A's entry filled on A's bar 7; B's entry is
+    still working when the pair's bar 7 completes (B's bar reaches the strategy before
+    paper fills it on that bar), so the strategy cancels it and waits; paper fills it
+    anyway, and B is sold at bar 8 instead of being left open."""
+    a = ["100", "101", "99", "100", "101", "99", "110", "100", "100", "100", "100"]
+    spreads = [math.log(float(x)) - math.log(50) for x in a]
+    z7 = (spreads[7] - statistics.fmean(spreads[3:8])) / statistics.stdev(spreads[3:8])
+    assert abs(z7) <= 0.8  # the exit signal at bar 7
+    config = {"pair_spread": {"instruments": ["A", "B"], "lookback": 5, "entry_z": "1.5",
+                              "exit_z": "0.8", "notional": "10000"}}
+    async with Harness([PairSpreadStrategy, RiskPlugin, ExecutionPlugin, Paper,
+                        PortfolioPlugin], config=config) as h:
+        await h.feed(bars(a, B))
+        orders = h.outputs(OrderRequested)
+        portfolio = h.plugin("portfolio").core
+    index = {b.id: int(b.id.split("-")[1]) for b in bars(a, B)}
+    got = [(index[o.causation], o.instrument, o.side, o.qty) for o in orders]  # type: ignore[index]
+    assert got == [(6, "A", Side.SELL, D(90)), (6, "B", Side.BUY, D(200)),
+                   (7, "A", Side.BUY, D(90)), (8, "B", Side.SELL, D(200))]
+    book = portfolio.state.accounts["default"]
+    assert all(p.qty == 0 for p in book.positions.values())

@@ -24,10 +24,12 @@ Conventions (docs/plugins/strategies.md, "sma_cross against backtesting.py"):
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import backtesting.test
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,6 +38,8 @@ from backtesting.lib import crossover
 from backtesting.test import GOOG
 
 from contracts import OrderFilled
+from kernel.bars import BarData
+from kernel.cli import main
 from plugins.simulator import run_backtest
 
 pytestmark = pytest.mark.filterwarnings("ignore")  # backtesting.py/bokeh deprecations
@@ -64,17 +68,9 @@ class SmaCross(Strategy):  # type: ignore[misc]
             self.sell()
 
 
-def goog_csv(tmp: Path) -> Path:
-    """GOOG as keel's bar CSV (``ts_ns`` of each day at 00:00 UTC)."""
-    df = GOOG.copy()
-    out = pd.DataFrame({
-        "ts_ns": df.index.tz_localize("UTC").as_unit("ns").asi8,
-        "open": df.Open, "high": df.High, "low": df.Low, "close": df.Close,
-        "volume": df.Volume,
-    })
-    path = tmp / "GOOG.csv"
-    out.to_csv(path, index=False)
-    return path
+#: The file backtesting.py reads GOOG from (``pandas.read_csv(..., index_col=0)``): the
+#: CSV pandas writes with a date index, read by keel's one reader as it is.
+GOOG_CSV = Path(backtesting.test.__file__).parent / "GOOG.csv"
 
 
 def keel_stats(fills: list[OrderFilled], closes: list[Decimal], bar_of: dict[int, int],
@@ -138,20 +134,26 @@ def bt_stats(**kw: Any) -> dict[str, float]:
             "win_rate_pct": float(s["Win Rate [%]"])}
 
 
-def run_keel(tmp: Path, fill: str, final: str = "close", shift: int = 0) -> dict[str, float]:
-    """keel's figures; the open trade at the end is closed at the last ``close`` (keel's
-    mark), or where backtesting.py closes it: the last bar's ``open`` (fills at the next
-    open) or the ``previous_close`` (``trade_on_close``)."""
-    path = goog_csv(tmp)
-    result = run_backtest(path, strategy="sma_cross", instrument="GOOG", fill=fill,
+def exact(data: BarData, column: str) -> list[Decimal]:
+    """A price column of the bars keel read, as exact decimals."""
+    return [Decimal(int(m)).scaleb(-data.price_scale) for m in getattr(data, column)]
+
+
+def run_keel(fill: str, final: str = "close", shift: int = 0) -> dict[str, float]:
+    """keel's figures, from backtesting.py's GOOG.csv read by keel's reader; the open trade
+    at the end is closed at the last ``close`` (keel's mark), or where backtesting.py
+    closes it: the last bar's ``open`` (fills at the next open) or the ``previous_close``
+    (``trade_on_close``)."""
+    result = run_backtest(GOOG_CSV, strategy="sma_cross", instrument="GOOG", fill=fill,
                           initial_cash=10_000, params={"fast": 10, "slow": 30})
     assert result.summary["rejections"] == 0
-    frame = pd.read_csv(path)
-    closes = [Decimal(str(c)) for c in frame.close]
-    final_price = {"close": closes[-1], "open": Decimal(str(frame.open.iloc[-1])),
+    data = result.bars.single()
+    assert len(data) == len(GOOG) and data.interval_ns == 86_400 * 10**9
+    closes = exact(data, "close")
+    assert [float(c) for c in closes] == GOOG.Close.tolist()  # the same bars in both
+    final_price = {"close": closes[-1], "open": exact(data, "open")[-1],
                    "previous_close": closes[-2]}[final]
-    day = 86_400 * 10**9
-    bar_of = {int(ts) + day: k for k, ts in enumerate(frame.ts_ns)}  # a fill's ts: its bar's close
+    bar_of = {int(ts): k for k, ts in enumerate(data.close_ts())}  # a fill's ts: its bar's close
     return keel_stats(result.fill_events, closes, bar_of, Decimal(10_000), final_price, shift)
 
 
@@ -164,16 +166,16 @@ def test_backtesting_py_reproduces_its_published_figures() -> None:
     assert got["win_rate_pct"] == pytest.approx(46.96969696969697, rel=1e-9)
 
 
-def test_same_conventions_same_figures_fills_at_the_signal_close(tmp_path: Path) -> None:
-    keel = run_keel(tmp_path, "bar_close", final="previous_close", shift=1)
+def test_same_conventions_same_figures_fills_at_the_signal_close() -> None:
+    keel = run_keel("bar_close", final="previous_close", shift=1)
     peer = bt_stats(trade_on_close=True)
     assert keel["trades"] == peer["trades"] == 66
     for key in ("return_pct", "max_drawdown_pct", "exposure_pct", "win_rate_pct"):
         assert keel[key] == pytest.approx(peer[key], rel=1e-9, abs=1e-9), key
 
 
-def test_fills_at_the_next_open_differ_only_by_the_sizing_price(tmp_path: Path) -> None:
-    keel = run_keel(tmp_path, "next_open", final="open")
+def test_fills_at_the_next_open_differ_only_by_the_sizing_price() -> None:
+    keel = run_keel("next_open", final="open")
     peer = bt_stats()
     assert keel["trades"] == peer["trades"] == 66
     assert keel["exposure_pct"] == pytest.approx(peer["exposure_pct"], rel=1e-12)
@@ -186,12 +188,49 @@ def test_fills_at_the_next_open_differ_only_by_the_sizing_price(tmp_path: Path) 
     assert peer["max_drawdown_pct"] == pytest.approx(-47.98012705007589, rel=1e-9)
 
 
-def test_keel_marks_the_open_trade_at_the_last_close(tmp_path: Path) -> None:
+def test_keel_marks_the_open_trade_at_the_last_close() -> None:
     """keel's own convention for the end: the position is marked at the last close."""
-    keel = run_keel(tmp_path, "next_open", final="close")
+    keel = run_keel("next_open", final="close")
     assert keel["trades"] == 66
     assert keel["return_pct"] == pytest.approx(KEEL_LAST_CLOSE_RETURN, abs=1e-9)
 
 
 #: Return with the last trade marked at the last close (instead of the last open).
 KEEL_LAST_CLOSE_RETURN = 423.1541
+
+
+def test_keel_backtest_reads_backtesting_py_goog_csv(capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    """``keel backtest --data .../GOOG.csv``: the pandas layout is detected, and keel's own
+    summary stands beside backtesting.py's figures, both engines run here.
+
+    ============  ===================  ===================  =========================
+    figure        keel backtest        backtesting.py       why they differ
+    ============  ===================  ===================  =========================
+    trades        65 closed + 1 open   66                   it closes the open trade
+    return        423.1541 %           414.2299 %           sizing price; last mark
+    max drawdown  48.0098 %            -47.9801 %           sizing price (sign shown)
+    exposure      96.7412 %            96.7412 %            the same
+    win rate      30 / 65              31 / 66              the open trade, closed
+    ============  ===================  ===================  =========================
+    """
+    code = main(["backtest", "--data", str(GOOG_CSV), "--strategy", "sma_cross",
+                 "--param", "fast=10", "--param", "slow=30", "--initial-cash", "10000",
+                 "--json"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "GOOG.csv: pandas CSV with an unnamed date index" in captured.err
+    assert "2,148 bars of GOOG" in captured.err and "interval 1d" in captured.err
+    keel = json.loads(captured.out)
+    peer = bt_stats()
+    same = run_keel("next_open", final="close")  # keel's end convention, peer's formulas
+    side_by_side = {k: (keel[k], peer[k]) for k in
+                    ("trades", "return_pct", "max_drawdown_pct", "exposure_pct", "win_rate_pct")}
+    assert keel["instruments"] == ["GOOG"] and keel["rejections"] == 0, side_by_side
+    assert keel["trades"] + 1 == peer["trades"] == 66 and Decimal(str(keel["open_position"])) > 0
+    assert keel["exposure_pct"] == pytest.approx(peer["exposure_pct"], rel=1e-12)
+    assert keel["return_pct"] == pytest.approx(same["return_pct"], rel=1e-12)
+    assert keel["return_pct"] == pytest.approx(KEEL_LAST_CLOSE_RETURN, abs=1e-9)
+    assert keel["max_drawdown_pct"] == pytest.approx(-same["max_drawdown_pct"], rel=1e-12)
+    assert keel["win_rate_pct"] == pytest.approx(30 / 65 * 100, rel=1e-12)
+    assert peer["win_rate_pct"] == pytest.approx(31 / 66 * 100, rel=1e-12)

@@ -1,0 +1,88 @@
+"""The graph store as a projection of the log: correlation graphs and regime labels."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+
+from contracts import CorrelationGraphComputed, DecodeError, Event, RegimeInferred, decode
+from kernel import Bus, Delivery, KeelConfig, Projection, Subscription
+
+from .store import GraphStore, open_graph_store
+
+__all__ = ["CONSUMER", "PROJECTION", "SUBJECTS", "follow", "project", "rebuild"]
+
+log = logging.getLogger("keel.graph")
+
+SUBJECTS = ["keel.intel.graph.>", "keel.intel.regime.>"]
+CONSUMER = "projection-graph"
+
+
+async def project(store: GraphStore, event: Event) -> bool:
+    """Write what one logged event says; True if it was a graph or regime event."""
+    if isinstance(event, CorrelationGraphComputed):
+        await store.apply_graph(event)
+        return True
+    if isinstance(event, RegimeInferred):
+        await store.apply_regime(event)
+        return True
+    return False
+
+
+async def rebuild(store: GraphStore, events: AsyncIterable[Event] | Iterable[Event]) -> int:
+    """Empty the graph and project the log's events into it, in order; events used."""
+    await store.reset()
+    n = 0
+    if isinstance(events, AsyncIterable):
+        async for event in events:
+            n += await project(store, event)
+    else:
+        for event in events:
+            n += await project(store, event)
+    return n
+
+
+async def follow(bus: Bus, store: GraphStore, *, consumer: str = CONSUMER) -> Subscription:
+    """Keep the store up to date as events are logged (a durable consumer)."""
+
+    async def handle(delivery: Delivery) -> None:
+        event = delivery.event
+        if event is None:
+            try:
+                event = decode(delivery.data)
+            except DecodeError as exc:
+                log.error("graph projection: seq %s does not decode: %s", delivery.seq,
+                          exc.reason)
+                return
+        await project(store, event)
+
+    return await bus.subscribe(consumer, SUBJECTS, handle)
+
+
+async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -> str:
+    store = await open_graph_store(url)
+    try:
+        n = await rebuild(store, events)
+    finally:
+        await store.close()
+    return f"{n} graph and regime events into {type(store).__name__}"
+
+
+async def _follow(config: KeelConfig, url: str, bus: Bus) -> Callable[[], Awaitable[None]]:
+    store = await open_graph_store(url)
+    try:
+        sub = await follow(bus, store)
+    except BaseException:
+        await store.close()
+        raise
+
+    async def stop() -> None:
+        await sub.stop()
+        await store.close()
+
+    return stop
+
+
+PROJECTION = Projection(
+    name="graph", help="the correlation graph (Neo4j if KEEL_NEO4J_URI, else PostgreSQL)",
+    subjects=tuple(SUBJECTS), rebuild=_rebuild, follow=_follow)

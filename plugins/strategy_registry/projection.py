@@ -1,0 +1,74 @@
+"""The strategy registry as a projection of the log (live and rebuilt)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+
+from contracts import DecodeError, Event, decode
+from kernel import Bus, Delivery, KeelConfig, Projection, Subscription
+
+from .store import StrategyStore
+
+__all__ = ["CONSUMER", "PROJECTION", "SUBJECTS", "follow", "rebuild"]
+
+log = logging.getLogger("keel.strategies")
+
+SUBJECTS = ["keel.strategy.>", "keel.sys.started.>", "keel.sys.stopped.>"]
+CONSUMER = "projection-strategies"
+
+
+async def rebuild(store: StrategyStore, events: AsyncIterable[Event] | Iterable[Event]) -> int:
+    await store.reset()
+    n = 0
+    if isinstance(events, AsyncIterable):
+        async for event in events:
+            n += await store.project(event)
+    else:
+        for event in events:
+            n += await store.project(event)
+    return n
+
+
+async def follow(bus: Bus, store: StrategyStore, *, consumer: str = CONSUMER) -> Subscription:
+    async def handle(delivery: Delivery) -> None:
+        event = delivery.event
+        if event is None:
+            try:
+                event = decode(delivery.data)
+            except DecodeError as exc:
+                log.error("strategies projection: seq %s does not decode: %s", delivery.seq,
+                          exc.reason)
+                return
+        await store.project(event)
+
+    return await bus.subscribe(consumer, SUBJECTS, handle)
+
+
+async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -> str:
+    store = await StrategyStore.connect(url)
+    try:
+        n = await rebuild(store, events)
+    finally:
+        await store.close()
+    return f"{n} strategy, backtest and plugin start/stop events"
+
+
+async def _follow(config: KeelConfig, url: str, bus: Bus) -> Callable[[], Awaitable[None]]:
+    store = await StrategyStore.connect(url)
+    try:
+        sub = await follow(bus, store)
+    except BaseException:
+        await store.close()
+        raise
+
+    async def stop() -> None:
+        await sub.stop()
+        await store.close()
+
+    return stop
+
+
+PROJECTION = Projection(
+    name="strategies", help="the strategy registry from strategy and plugin lifecycle events",
+    subjects=tuple(SUBJECTS), rebuild=_rebuild, follow=_follow)

@@ -196,3 +196,9 @@ def test_a_held_contract_survives_a_snapshot_with_its_instrument(how: str) -> No
     held = back.accounts["default"].contracts["c1"]
     assert (held.instrument, held.cost, held.exposure, held.value) == ("R_50", D(10), D(500),
                                                                       D(10))
+
+
+def test_an_adoption_before_any_fill_starts_from_the_accounts_own_cash() -> None:
+    eng = engine(initial_cash="1000", accounts={"default": {"initial_cash": "300"}})
+    eng.apply(contract_event(ContractAdopted, contract_id="a1", buy_price=D(10)))
+    assert eng.view()["accounts"]["default"]["cash"] == "290"

@@ -177,3 +177,20 @@ def test_marks_and_corrections_stamp_the_book_and_unknown_contracts_are_ignored(
     c.apply(fix)
     assert (book.last_ts, book.cash, book.initial_cash) == (fix.ts, D("991.00"), D("1001.00"))
     check_identity(c)
+
+
+def test_a_contract_position_of_two_units_settles_at_its_whole_sell_price() -> None:
+    # One order buys one contract; should a venue ever fill two units under one id, the
+    # settlement's sell_price is for the position: per unit it is sell_price / qty.
+    c = core()
+    n = next(_ids)
+    c.apply(OrderFilled(id=f"t-{n}", ts=n, producer="deriv", client_order_id="o2",
+                        account="default", instrument="R_100", venue="deriv", fill_id="f2",
+                        side=Side.BUY, qty=D(2), price=D("5.00"), fee=D(0), cum_qty=D(2),
+                        leaves_qty=D(0), position_id="22"))
+    c.apply(settled("22", "7.00", "10.00"))
+    book = c.account("default")
+    pos = book.positions[contract_key("deriv", "22")]
+    assert (pos.qty, pos.realized_pnl) == (D(0), D("-3.00"))
+    assert (book.cash, book.realized_pnl) == (D("997.00"), D("-3.00"))
+    check_identity(c)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -157,6 +156,4 @@ if __name__ == "__main__":
         os.chdir(ROOT)
         run_one(sys.argv[2], sys.argv[4:], int(sys.argv[3]))
     else:
-        if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
-            print("mutmut is not installed: `make mutate` installs the dev extra", file=sys.stderr)
         sys.exit(main(sys.argv[1:]))

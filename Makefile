@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench soak clean
+.PHONY: demo test lint bench soak mutate clean
 
 SOAK_MINUTES ?= 10
 
@@ -23,13 +23,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples
+	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples
+	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples tools
 	$(BIN)/mypy
 
 bench: $(STAMP)
@@ -40,5 +40,11 @@ bench: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m benchmarks.soak --minutes $(SOAK_MINUTES) --out .keel/soak
 
+# Mutation testing of the money and state logic (not part of `make test`):
+# every module in [tool.keel.mutate.modules] of pyproject.toml, or only
+# MODULES="plugins/risk/checks.py ...". MUTATE_JOBS sets mutmut's workers (2).
+mutate: $(STAMP)
+	$(BIN)/python tools/mutate.py $(MODULES)
+
 clean:
-	rm -rf $(VENV) .keel
+	rm -rf $(VENV) .keel mutants

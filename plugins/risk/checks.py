@@ -139,7 +139,7 @@ def check_order(
         return Denial(code=Code.MAX_DAILY_LOSS,
                       detail="daily loss limit reached; only exposure-reducing orders pass "
                              "until the next UTC day",
-                      limit=str(-config.max_daily_loss) if config.max_daily_loss else "",
+                      limit="" if config.max_daily_loss is None else str(-config.max_daily_loss),
                       value=str(acct.daily_pnl))
     if state.trading is TradingState.REDUCING and not reducing:
         return Denial(code=Code.REDUCING_ONLY,

@@ -31,6 +31,7 @@ from contracts import (
     VenueReconciled,
     decode,
     encode,
+    order_fault,
     order_problem,
 )
 from kernel import VenueCapabilities
@@ -57,28 +58,47 @@ def req(c: ContractTerms | None, **kw: Any) -> OrderRequested:
     return OrderRequested(id="r", ts=100, producer="t", **fields)
 
 
-@pytest.mark.parametrize(("order", "problem"), [
-    (req(terms(), side=Side.SELL), "a contract is bought (side BUY)"),
-    (req(terms(), qty=D(2)), "qty must be 1"),
-    (req(terms(amount=D(0))), "contract.amount must be > 0"),
-    (req(mult(multiplier=D(0))), "needs contract.multiplier > 0"),
-    (req(mult(multiplier=None)), "needs contract.multiplier > 0"),
-    (req(mult(basis=ContractBasis.PAYOUT)), "is bought by stake"),
-    (req(mult(duration=5)), "has no duration"),
-    (req(mult(take_profit=D(0))), "contract.take_profit must be > 0"),
-    (req(mult(stop_loss=D("-1"))), "contract.stop_loss must be > 0"),
-    (req(terms(multiplier=D(10))), "only for multiplier contracts"),
-    (req(terms(take_profit=D(1))), "only for multiplier contracts"),
-    (req(terms(cancellation="60m")), "only for multiplier contracts"),
-    (req(terms(duration=None, duration_unit=None)), "needs contract.duration"),
-    (req(terms(duration=0)), "contract.duration must be > 0"),
-    (req(terms(duration_unit=None)), "needs contract.duration_unit"),
-    (req(terms(date_expiry=1_900_000_000)), "not both"),
-    (req(terms(duration=None, date_expiry=1_900_000_000)), "only used with contract.duration"),
+ONLY_MULT = "is only for multiplier contracts (MULTUP, MULTDOWN)"
+
+
+@pytest.mark.parametrize(("order", "field", "problem"), [
+    (req(terms(), side=Side.SELL), "side", "a contract is bought (side BUY); sell one back "
+     "with a ContractActionRequested (action SELL)"),
+    (req(terms(), qty=D(2)), "qty", "an order buys one contract: qty must be 1, got 2"),
+    (req(terms(amount=D(0))), "contract.amount", "contract.amount must be > 0, got 0"),
+    (req(mult(multiplier=D(0))), "contract.multiplier",
+     "a MULTUP contract needs contract.multiplier > 0"),
+    (req(mult(multiplier=None)), "contract.multiplier",
+     "a MULTUP contract needs contract.multiplier > 0"),
+    (req(mult(basis=ContractBasis.PAYOUT)), "contract.basis",
+     "a MULTUP contract is bought by stake (contract.basis 'stake')"),
+    (req(mult(duration=5)), "contract.duration", "a MULTUP contract has no duration or "
+     "date_expiry"),
+    (req(mult(duration_unit=DurationUnit.TICKS)), "contract.duration",
+     "a MULTUP contract has no duration or date_expiry"),
+    (req(mult(date_expiry=1_900_000_000)), "contract.duration",
+     "a MULTUP contract has no duration or date_expiry"),
+    (req(mult(take_profit=D(0))), "contract.take_profit", "contract.take_profit must be > 0, "
+     "got 0"),
+    (req(mult(stop_loss=D("-1"))), "contract.stop_loss", "contract.stop_loss must be > 0, "
+     "got -1"),
+    (req(terms(multiplier=D(10))), "contract.multiplier", f"contract.multiplier {ONLY_MULT}"),
+    (req(terms(take_profit=D(1))), "contract.take_profit", f"contract.take_profit {ONLY_MULT}"),
+    (req(terms(cancellation="60m")), "contract.cancellation",
+     f"contract.cancellation {ONLY_MULT}"),
+    (req(terms(duration=None, duration_unit=None)), "contract.duration",
+     "a CALL contract needs contract.duration (+ duration_unit) or contract.date_expiry"),
+    (req(terms(duration=0)), "contract.duration", "contract.duration must be > 0, got 0"),
+    (req(terms(duration_unit=None)), "contract.duration_unit",
+     "contract.duration needs contract.duration_unit (t, s, m, h, d)"),
+    (req(terms(date_expiry=1_900_000_000)), "contract.date_expiry",
+     "give contract.duration or contract.date_expiry, not both"),
+    (req(terms(duration=None, date_expiry=1_900_000_000)), "contract.duration_unit",
+     "contract.duration_unit is only used with contract.duration"),
 ])
-def test_each_contract_rule_is_broken(order: OrderRequested, problem: str) -> None:
-    found = order_problem(order)
-    assert found is not None and problem in found
+def test_each_contract_rule_is_broken(order: OrderRequested, field: str, problem: str) -> None:
+    assert order_problem(order) == problem
+    assert order_fault(order) == (field, problem)
 
 
 @pytest.mark.parametrize("order", [
@@ -90,6 +110,9 @@ def test_each_contract_rule_is_broken(order: OrderRequested, problem: str) -> No
     req(mult(contract_type=ContractType.MULTDOWN, take_profit=D(5), stop_loss=D(3),
              cancellation="60m")),
     req(terms(), order_type=OrderType.LIMIT, limit_price=D("10.50")),
+    # the smallest values above zero
+    req(terms(amount=D("0.5"), duration=1)),
+    req(mult(multiplier=D("0.5"), take_profit=D("0.5"), stop_loss=D("0.01"))),
 ])
 def test_valid_contract_orders_pass(order: OrderRequested) -> None:
     assert order_problem(order) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -9,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts import Bar
-from kernel import PluginHost
+from kernel import PluginError, PluginHost
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "keel-example-plugin"
@@ -71,5 +71,11 @@ asyncio.run(main())
 
 
 def test_without_the_package_it_is_absent() -> None:
-    assert "bar_counter" not in PluginHost().names()
-    assert Bar  # the kernel itself knows nothing of it
+    host = PluginHost()
+    assert "bar_counter" not in host.names()
+    assert {"risk", "execution", "paper", "portfolio"} <= set(host.names())  # the built-ins
+    # the kernel itself knows nothing of it: asking for it names what is installed
+    with pytest.raises(PluginError, match=r"not found; discovered plugins: .*risk") as info:
+        host.get("bar_counter")
+    assert info.value.plugin == "bar_counter"
+    assert importlib.util.find_spec("keel_example_plugin") is None

@@ -47,12 +47,24 @@ def taken_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-async def test_jetstream_answers_on_the_fixture_server(nats_server: NatsServer) -> None:
+async def test_jetstream_stores_and_returns_a_message_on_the_fixture_server(
+    nats_server: NatsServer,
+) -> None:
     assert nats_server.url == f"nats://127.0.0.1:{nats_server.port}"
     nc = await nats.connect(nats_server.url)
     try:
-        info = await nc.jetstream().account_info()
-        assert info.limits is not None
+        js = nc.jetstream()
+        name = f"EMBEDDED_{nats_server.port}"
+        await js.add_stream(name=name, subjects=[f"embedded.{nats_server.port}.>"])
+        ack = await js.publish(f"embedded.{nats_server.port}.x", b"payload-1")
+        assert (ack.stream, ack.seq) == (name, 1)
+        msg = await js.get_msg(name, 1)
+        assert (msg.subject, msg.data) == (f"embedded.{nats_server.port}.x", b"payload-1")
+        stream = await js.stream_info(name)
+        assert (stream.state.messages, stream.state.last_seq) == (1, 1)
+        info = await js.account_info()
+        assert info.streams >= 1 and info.limits.max_streams == -1  # JetStream, no cap
+        await js.delete_stream(name)
     finally:
         await nc.close()
 

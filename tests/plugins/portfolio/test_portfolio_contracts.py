@@ -134,3 +134,63 @@ def test_a_balance_correction_is_a_capital_flow_not_pnl() -> None:
     c.apply(event(BalanceCorrected, balance=D("10000.00"), difference=D("-90.00")))
     assert book.drawdown == 0, "a withdrawal is not a drawdown"
     check_identity(c)
+
+
+# -- what each contract event books: times, fill counts, instruments ----------------------------
+def test_adoption_and_settlement_are_booked_but_not_counted_as_fills() -> None:
+    c = core()
+    adopted = event(ContractAdopted, contract_id="9", buy_price=D("4.00"), instrument="R_50")
+    c.apply(adopted)
+    book = c.account("default")
+    pos = book.positions[contract_key("deriv", "9")]
+    assert (pos.instrument, pos.position_id, pos.qty, pos.fills) == ("R_50", "9", D(1), 0)
+    assert (book.fills, book.last_ts, book.cash) == (0, adopted.ts, D("996.00"))
+    done = settled("9", "7.50", "4.00")
+    c.apply(done)
+    assert (pos.qty, pos.fills, pos.realized_pnl) == (D(0), 0, D("3.50"))
+    assert (book.fills, book.last_ts, book.trades_closed, book.trades_won) == (0, done.ts, 1, 1)
+    check_identity(c)
+
+
+def test_a_fill_counts_and_its_settlement_does_not() -> None:
+    c = core()
+    c.apply(bought("5", "2.00"))
+    c.apply(settled("5", "0", "2.00", status="lost"))
+    book = c.account("default")
+    assert (book.fills, book.positions[contract_key("deriv", "5")].fills) == (1, 1)
+    assert (book.trades_closed, book.trades_won, book.realized_pnl) == (1, 0, D("-2.00"))
+
+
+def test_marks_and_corrections_stamp_the_book_and_unknown_contracts_are_ignored() -> None:
+    c = core()
+    c.apply(bought("1", "10.00"))
+    book = c.account("default")
+    mark = marked("1", "12.00", "10.00")
+    assert c.apply(mark) == []
+    assert (book.last_ts, book.unrealized_pnl) == (mark.ts, D("2.00"))
+    same = marked("1", "12.00", "10.00")
+    c.apply(same)  # the same bid again: nothing moves but the time
+    assert (book.last_ts, book.unrealized_pnl) == (same.ts, D("2.00"))
+    assert c.apply(marked("nope", "3.00", "1.00")) == []
+    assert c.apply(settled("nope", "3.00", "1.00")) == []
+    fix = event(BalanceCorrected, balance=D("991.00"), difference=D("1.00"))
+    c.apply(fix)
+    assert (book.last_ts, book.cash, book.initial_cash) == (fix.ts, D("991.00"), D("1001.00"))
+    check_identity(c)
+
+
+def test_a_contract_position_of_two_units_settles_at_its_whole_sell_price() -> None:
+    # One order buys one contract; should a venue ever fill two units under one id, the
+    # settlement's sell_price is for the position: per unit it is sell_price / qty.
+    c = core()
+    n = next(_ids)
+    c.apply(OrderFilled(id=f"t-{n}", ts=n, producer="deriv", client_order_id="o2",
+                        account="default", instrument="R_100", venue="deriv", fill_id="f2",
+                        side=Side.BUY, qty=D(2), price=D("5.00"), fee=D(0), cum_qty=D(2),
+                        leaves_qty=D(0), position_id="22"))
+    c.apply(settled("22", "7.00", "10.00"))
+    book = c.account("default")
+    pos = book.positions[contract_key("deriv", "22")]
+    assert (pos.qty, pos.realized_pnl) == (D(0), D("-3.00"))
+    assert (book.cash, book.realized_pnl) == (D("997.00"), D("-3.00"))
+    check_identity(c)

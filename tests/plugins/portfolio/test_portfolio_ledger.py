@@ -180,8 +180,13 @@ def test_short_position_pnl() -> None:
 
 
 def test_non_positive_fill_is_refused() -> None:
-    with pytest.raises(InvalidFillError, match="must be > 0"):
-        core().apply(fill(Side.BUY, D(0), D(1)))
+    bad = fill(Side.BUY, D(0), D(1))
+    with pytest.raises(InvalidFillError, match="must be > 0") as info:
+        core().apply(bad)
+    err = info.value
+    assert (err.client_order_id, err.fill_id, err.qty) == (bad.client_order_id, "1", D(0))
+    assert str(err) == (f"fill '1' of order {bad.client_order_id!r} has qty 0; a fill's qty "
+                        "must be > 0 (the broker that emitted it is wrong)")
 
 
 @given(st.lists(st.integers(min_value=1, max_value=10_000), min_size=2, max_size=60),
@@ -203,3 +208,96 @@ def test_max_drawdown_pct_is_the_largest_quotient_on_the_path(marks: list[int],
         if dd and peak > 0:
             best = max(best, AVG_CONTEXT.divide(dd, peak))
     assert book.max_drawdown_pct == best
+
+
+# -- hand-computed cases: both sides, several instruments, quantities below 1 ----------
+def test_covering_part_of_a_short_realizes_and_marks_the_rest() -> None:
+    pos = PositionState(instrument="X")
+    apply_fill(pos, Side.SELL, D(10), D(100), D(0))
+    effect = apply_fill(pos, Side.BUY, D(4), D(90), D(0))
+    assert effect == (D(40), False, D(0))  # (100 - 90) x 4, the trade still open
+    assert (pos.qty, pos.avg_price, pos.cost) == (D(-6), D(100), D(-600))
+    assert pos.realized_pnl == 40 and pos.trade_pnl == 40
+    assert pos.market_value == D(-540) and pos.unrealized_pnl == 60  # marked at 90
+
+
+def test_a_long_marked_up_shows_the_gain_in_its_position_and_the_book() -> None:
+    c = core()
+    c.apply(fill(Side.BUY, D(10), D(100)))
+    c.apply(fill(Side.SELL, D(3), D(40), instrument="Y"))
+    c.apply(bar(D(110)))
+    c.apply(bar(D(50), instrument="Y"))
+    book = c.account("default")
+    x, y = book.positions["X"], book.positions["Y"]
+    assert (x.unrealized_pnl, x.market_value, x.realized_pnl) == (D(100), D(1100), D(0))
+    assert (y.unrealized_pnl, y.market_value, y.realized_pnl) == (D(-30), D(-150), D(0))
+    assert book.unrealized_pnl == 70 and book.realized_pnl == 0
+    assert book.cash == INITIAL - 1000 + 120 and book.equity == INITIAL + 70
+    assert book.gross_exposure() == 1250
+    identity_holds(c)
+
+
+def test_trade_pnl_of_consecutive_round_trips() -> None:
+    pos = PositionState(instrument="X")
+    effects = [apply_fill(pos, side, D(q), D(p), D(f)) for side, q, p, f in [
+        (Side.BUY, 2, 100, 1), (Side.SELL, 1, 110, 0), (Side.SELL, 1, 110, 0),
+        (Side.BUY, 1, 100, 0), (Side.SELL, 1, 90, 0)]]
+    assert [e.realized for e in effects] == [D(-1), D(10), D(10), D(0), D(-10)]
+    assert [(e.closed_trade, e.trade_pnl) for e in effects] == [
+        (False, 0), (False, 0), (True, D(19)), (False, 0), (True, D(-10))]
+    assert pos.realized_pnl == 9 and pos.fees == 1 and pos.trade_pnl == 0
+    assert pos.fills == 5 and pos.turnover == 610  # 200 + 110 + 110 + 100 + 90
+    # flat: the average of the last round trip's entry is kept
+    assert (pos.qty, pos.cost, pos.avg_price) == (D(0), D(0), D(100))
+
+
+def test_the_book_counts_trades_won_from_trade_pnl() -> None:
+    c = core()
+    for side, q, p, f in [(Side.BUY, 2, 100, 1), (Side.SELL, 1, 110, 0),
+                          (Side.SELL, 1, 110, 0), (Side.BUY, 1, 100, 0), (Side.SELL, 1, 90, 0),
+                          (Side.SELL, 1, 90, 0), (Side.BUY, 1, 90, 0)]:
+        c.apply(fill(side, D(q), D(p), D(f)))
+    book = c.account("default")
+    assert (book.trades_closed, book.trades_won) == (3, 1)  # +19, -10, 0 (a scratch)
+    assert book.realized_pnl == 9 and book.fees == 1 and book.turnover == 790
+    assert book.cash == INITIAL + 9
+
+
+def test_flipping_a_short_to_a_long_charges_the_fee_to_the_closed_trade() -> None:
+    pos = PositionState(instrument="X")
+    apply_fill(pos, Side.SELL, D("0.4"), D(50), D("0.1"))
+    effect = apply_fill(pos, Side.BUY, D("1.5"), D(45), D("0.2"))  # cover 0.4, long 1.1
+    assert effect.closed_trade and effect.realized == D("1.8")  # 0.4 x 5 - 0.2
+    assert effect.trade_pnl == D("1.7")  # and the entry fee 0.1
+    assert (pos.qty, pos.avg_price, pos.cost) == (D("1.1"), D(45), D("49.5"))
+    assert pos.trade_pnl == 0 and pos.realized_pnl == D("1.7")
+    effect = apply_fill(pos, Side.SELL, D("1.1"), D(44), D(0))
+    assert effect == (D("-1.1"), True, D("-1.1"))
+
+
+def test_average_cost_of_fractional_fills_on_both_sides() -> None:
+    long_ = PositionState(instrument="X")
+    apply_fill(long_, Side.BUY, D("0.3"), D(100), D(0))
+    apply_fill(long_, Side.BUY, D("0.2"), D(110), D(0))
+    assert (long_.qty, long_.avg_price, long_.cost) == (D("0.5"), D(104), D("52.0"))
+    assert apply_fill(long_, Side.SELL, D("0.25"), D(120), D(0)).realized == D("4.00")
+    assert (long_.qty, long_.cost) == (D("0.25"), D("26.00"))
+    short = PositionState(instrument="Y")
+    apply_fill(short, Side.SELL, D("0.3"), D(100), D(0))
+    apply_fill(short, Side.SELL, D("0.2"), D(110), D(0))
+    assert (short.qty, short.avg_price, short.cost) == (D("-0.5"), D(104), D("-52.0"))
+    assert apply_fill(short, Side.BUY, D("0.25"), D(120), D(0)).realized == D("-4.00")
+    assert (short.qty, short.cost) == (D("-0.25"), D("-26.00"))
+
+
+def test_a_full_close_releases_the_exact_cost_of_a_repeating_average() -> None:
+    pos = PositionState(instrument="X")
+    apply_fill(pos, Side.BUY, D(1), D(1), D(0))
+    apply_fill(pos, Side.BUY, D(2), D(1), D("0"))
+    apply_fill(pos, Side.BUY, D(3), D(2), D(0))  # cost 9 over 6: avg 1.5
+    apply_fill(pos, Side.BUY, D(3), D(1), D(0))  # cost 12 over 9: avg 1.333...
+    assert pos.avg_price == D("1.333333333333333333333333333")
+    apply_fill(pos, Side.SELL, D(1), D(2), D(0))
+    effect = apply_fill(pos, Side.SELL, D(8), D(2), D(0))
+    assert pos.qty == 0 and pos.cost == 0
+    assert pos.realized_pnl == 18 - 12 and effect.closed_trade

@@ -28,7 +28,7 @@ from contracts import (
 )
 from kernel import ConfigError, convert_config
 from kernel.testing.harness import Harness
-from plugins.risk import Code, RiskConfig, RiskEngine, RiskPlugin, equity
+from plugins.risk import RiskConfig, RiskEngine, RiskPlugin, equity
 
 _ids = itertools.count()
 SEC = 1_000_000_000
@@ -292,10 +292,3 @@ def test_config_checks() -> None:
                 {"account_type": "prime"}, {"accounts": {"x": {"leverage": "-2"}}}):
         with pytest.raises(ConfigError):
             convert_config(bad, RiskConfig, prefix="plugin.risk")
-
-
-def test_every_code_risk_emits_encodes_and_decodes() -> None:
-    for code in Code:
-        rej = OrderRejected(id="r", ts=1, producer="risk", client_order_id="c",
-                            account="default", instrument="A", code=code.value, reason="x")
-        assert decode(encode(rej)) == rej

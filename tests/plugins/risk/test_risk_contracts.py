@@ -159,3 +159,46 @@ def test_corrections_adopt_contracts_and_set_the_cash() -> None:
     assert acct.cash == D("495.00") and acct.contracts["9"].exposure == D("200")
     eng.apply(contract_event(ContractAdopted, contract_id="9", buy_price=D("5")))
     assert acct.cash == D("495.00"), "adopted once"
+
+
+def test_past_its_daily_loss_an_account_buys_no_contract() -> None:
+    from contracts import PortfolioSnapshot
+
+    eng = engine(max_daily_loss="100", daily_loss_action="reject")
+    eng.apply(PortfolioSnapshot(
+        id="s", ts=1, producer="portfolio", account="default", cash=D(0), equity=D(0),
+        realized_pnl=D(-100), unrealized_pnl=D(0), fees=D(0), gross_exposure=D(0),
+        net_exposure=D(0), drawdown=D(0), max_drawdown=D(0)))
+    assert decision(eng, order(rise("1"))) == "MAX_DAILY_LOSS"  # a contract never reduces
+
+
+def test_the_instruments_tick_and_lot_grid_is_not_applied_to_contracts() -> None:
+    eng = engine(instrument_specs={"R_100": {"tick_size": "0.5", "lot_size": "10",
+                                             "min_qty": "5"}})
+    assert decision(eng, order(rise("10.25"))) == "ACCEPTED"  # qty 1, a stake off the tick
+
+
+@pytest.mark.parametrize("how", ["fill", "adoption"])
+def test_a_held_contract_survives_a_snapshot_with_its_instrument(how: str) -> None:
+    import msgspec
+
+    from plugins.risk import RiskState
+
+    eng = engine()
+    if how == "fill":
+        req = order(mult("10", "50"), instrument="R_50")
+        eng.apply(req)
+        eng.apply(filled(req, "10", "c1"))
+    else:
+        eng.apply(contract_event(ContractAdopted, contract_id="c1", instrument="R_50",
+                                 buy_price=D(10), multiplier=D(50)))
+    back = msgspec.msgpack.decode(msgspec.msgpack.encode(eng.state), type=RiskState)
+    held = back.accounts["default"].contracts["c1"]
+    assert (held.instrument, held.cost, held.exposure, held.value) == ("R_50", D(10), D(500),
+                                                                      D(10))
+
+
+def test_an_adoption_before_any_fill_starts_from_the_accounts_own_cash() -> None:
+    eng = engine(initial_cash="1000", accounts={"default": {"initial_cash": "300"}})
+    eng.apply(contract_event(ContractAdopted, contract_id="a1", buy_price=D(10)))
+    assert eng.view()["accounts"]["default"]["cash"] == "290"

@@ -29,6 +29,8 @@ from contracts import (
     Tick,
     TradingState,
     TradingStateChanged,
+    decode,
+    encode,
 )
 from kernel import ConfigError, Context, IdSource, MemoryBus, SimClock, convert_config
 from plugins.risk import DAY_NS, Code, RiskConfig, RiskEngine, RiskPlugin, RiskState
@@ -78,52 +80,54 @@ def accepted(out: list[Event]) -> bool:
     return len(out) == 1 and isinstance(out[0], OrderAccepted)
 
 
-def denied(out: list[Event], code: Code) -> RiskBreach:
-    """Assert ``out`` is exactly a rejection with ``code`` plus its RiskBreach."""
+def denied(out: list[Event], code: Code, limit: str, value: str) -> RiskBreach:
+    """Assert ``out`` is exactly a rejection with ``code`` plus its RiskBreach, which
+    carries ``limit`` and ``value``; both events survive the codec."""
     assert len(out) == 2, out
     rej, breach = out
     assert isinstance(rej, OrderRejected) and isinstance(breach, RiskBreach)
     assert rej.code == code.value and rej.source == "risk"
     assert breach.code == code.value and breach.client_order_id == rej.client_order_id
+    assert (breach.limit, breach.value) == (limit, value)
+    assert rej.reason and rej.reason == breach.detail
+    assert decode(encode(rej)) == rej and decode(encode(breach)) == breach
     return breach
 
 
 def test_max_order_qty() -> None:
     r = engine(max_order_qty="10")
     assert accepted(r.apply(order(qty="10")))
-    breach = denied(r.apply(order(qty="10.5")), Code.MAX_ORDER_QTY)
-    assert (breach.limit, breach.value) == ("10", "10.5")
+    denied(r.apply(order(qty="10.5")), Code.MAX_ORDER_QTY, "10", "10.5")
 
 
 def test_max_order_notional_uses_limit_then_ref_then_last_price() -> None:
     r = engine(max_order_notional="1000")
     assert accepted(r.apply(order(qty="10", order_type=OrderType.LIMIT, limit_price=D(100))))
     denied(r.apply(order(qty="10", order_type=OrderType.LIMIT, limit_price=D("100.01"))),
-           Code.MAX_ORDER_NOTIONAL)
-    denied(r.apply(order(qty="11", ref_price=D(100))), Code.MAX_ORDER_NOTIONAL)
+           Code.MAX_ORDER_NOTIONAL, "1000", "1000.10")
+    denied(r.apply(order(qty="11", ref_price=D(100))), Code.MAX_ORDER_NOTIONAL, "1000", "1100")
     r.apply(ev(Bar, ts=2, instrument="Y", open_ts=1, interval_ns=1, open=D(1), high=D(300),
                low=D(1), close=D(200), volume=D(1)))
-    breach = denied(r.apply(order(qty="6", instrument="Y", ref_price=None)),
-                    Code.MAX_ORDER_NOTIONAL)
-    assert breach.value == "1200"
+    denied(r.apply(order(qty="6", instrument="Y", ref_price=None)),  # at the close 200
+           Code.MAX_ORDER_NOTIONAL, "1000", "1200")
     r.apply(ev(Tick, ts=3, instrument="Y", bid=D(99), ask=D(101)))  # mid 100
     assert accepted(r.apply(order(qty="10", instrument="Y", ref_price=None)))
 
 
 def test_no_price_when_a_price_limit_cannot_value_the_order() -> None:
     r = engine(max_order_notional="1000")
-    denied(r.apply(order(instrument="UNSEEN", ref_price=None)), Code.NO_PRICE)
+    denied(r.apply(order(instrument="UNSEEN", ref_price=None)), Code.NO_PRICE, "", "")
 
 
 def test_max_position_counts_position_open_same_side_orders_and_the_order() -> None:
     r = engine(max_position="15", position_limits={"Z": "1"})
     r.apply(filled("10"))  # position +10
     assert accepted(r.apply(order(qty="3")))  # open buy 3 -> worst 13
-    breach = denied(r.apply(order(qty="3")), Code.MAX_POSITION)  # 10 + 3 + 3 = 16
-    assert breach.value == "16"
+    denied(r.apply(order(qty="3")), Code.MAX_POSITION, "15", "16")  # 10 + 3 + 3 = 16
     # Selling 20 from +10 ends at -10: within the limit, and allowed.
     assert accepted(r.apply(order(side=Side.SELL, qty="20")))
-    denied(r.apply(order(qty="2", instrument="Z")), Code.MAX_POSITION)  # per-instrument override
+    # per-instrument override
+    denied(r.apply(order(qty="2", instrument="Z")), Code.MAX_POSITION, "1", "2")
 
 
 def test_max_position_lets_an_over_limit_position_shrink() -> None:
@@ -136,9 +140,8 @@ def test_max_gross_exposure_is_worst_case_over_instruments() -> None:
     r = engine(max_gross_exposure="2000")
     r.apply(filled("10", instrument="A", price="100"))  # 1000 of A
     assert accepted(r.apply(order(qty="5", instrument="B", ref_price=D(100))))  # +500 open
-    breach = denied(r.apply(order(qty="6", instrument="B", ref_price=D(100))),
-                    Code.MAX_GROSS_EXPOSURE)
-    assert breach.value == "2100"
+    denied(r.apply(order(qty="6", instrument="B", ref_price=D(100))),
+           Code.MAX_GROSS_EXPOSURE, "2000", "2100")
     # Reducing A lowers the exposure: allowed even near the limit.
     assert accepted(r.apply(order(side=Side.SELL, qty="10", instrument="A", ref_price=D(100))))
 
@@ -147,10 +150,10 @@ def test_max_open_orders_frees_up_after_fill_and_cancel() -> None:
     r = engine(max_open_orders=2)
     a, b = order(client_order_id="a"), order(client_order_id="b")
     assert accepted(r.apply(a)) and accepted(r.apply(b))
-    denied(r.apply(order()), Code.MAX_OPEN_ORDERS)
+    denied(r.apply(order()), Code.MAX_OPEN_ORDERS, "2", "2")
     r.apply(filled("1", coid="a"))
     assert accepted(r.apply(order(client_order_id="c")))
-    denied(r.apply(order()), Code.MAX_OPEN_ORDERS)
+    denied(r.apply(order()), Code.MAX_OPEN_ORDERS, "2", "2")
     r.apply(ev(OrderCancelled, client_order_id="b", account="default", instrument="X",
                venue="paper"))
     assert accepted(r.apply(order()))
@@ -159,8 +162,8 @@ def test_max_open_orders_frees_up_after_fill_and_cancel() -> None:
 def test_venue_rejection_frees_the_open_order_but_risks_own_rejections_do_not() -> None:
     r = engine(max_open_orders=1)
     assert accepted(r.apply(order(client_order_id="a")))
-    denied(r.apply(order(client_order_id="a")), Code.DUPLICATE_ORDER)  # source="risk"
-    denied(r.apply(order()), Code.MAX_OPEN_ORDERS)
+    denied(r.apply(order(client_order_id="a")), Code.DUPLICATE_ORDER, "", "")  # source="risk"
+    denied(r.apply(order()), Code.MAX_OPEN_ORDERS, "1", "1")
     r.apply(ev(OrderRejected, client_order_id="a", account="default", instrument="X",
                code="NO", reason="venue", source="paper"))
     assert accepted(r.apply(order()))
@@ -170,28 +173,28 @@ def test_order_rate_by_event_time() -> None:
     r = engine(max_orders_per_window=2, rate_window_s=1.0)
     assert accepted(r.apply(order(ts=0)))
     assert accepted(r.apply(order(ts=SEC // 2)))
-    breach = denied(r.apply(order(ts=SEC - 1)), Code.ORDER_RATE)
-    assert breach.limit == "2"
+    denied(r.apply(order(ts=SEC - 1)), Code.ORDER_RATE, "2", "3")
     assert accepted(r.apply(order(ts=SEC)))  # the order at t=0 left the window
 
 
 def test_rejected_orders_do_not_use_up_the_rate() -> None:
     r = engine(max_orders_per_window=1, max_order_qty="5")
-    denied(r.apply(order(qty="6", ts=0)), Code.MAX_ORDER_QTY)
+    denied(r.apply(order(qty="6", ts=0)), Code.MAX_ORDER_QTY, "5", "6")
     assert accepted(r.apply(order(ts=1)))
 
 
 def test_duplicate_client_order_id() -> None:
     r = engine(max_order_qty="5")
     assert accepted(r.apply(order(client_order_id="same")))
-    denied(r.apply(order(client_order_id="same")), Code.DUPLICATE_ORDER)
-    denied(r.apply(order(client_order_id="big", qty="9")), Code.MAX_ORDER_QTY)
-    denied(r.apply(order(client_order_id="big")), Code.DUPLICATE_ORDER)
+    denied(r.apply(order(client_order_id="same")), Code.DUPLICATE_ORDER, "", "")
+    denied(r.apply(order(client_order_id="big", qty="9")), Code.MAX_ORDER_QTY, "5", "9")
+    denied(r.apply(order(client_order_id="big")), Code.DUPLICATE_ORDER, "", "")
 
 
-@pytest.mark.parametrize("kw", [{"qty": "0"}, {"qty": "-1"}, {"order_type": OrderType.LIMIT}])
-def test_invalid_orders(kw: dict[str, Any]) -> None:
-    denied(engine().apply(order(**kw)), Code.INVALID_ORDER)
+@pytest.mark.parametrize(("kw", "value"), [({"qty": "0"}, "0"), ({"qty": "-1"}, "-1"),
+                                           ({"order_type": OrderType.LIMIT}, "1")])
+def test_invalid_orders(kw: dict[str, Any], value: str) -> None:
+    denied(engine().apply(order(**kw)), Code.INVALID_ORDER, "", value)
 
 
 def test_no_limits_means_everything_valid_passes() -> None:
@@ -210,9 +213,10 @@ def test_max_daily_loss_reduces_then_resets_on_the_next_utc_day() -> None:
     assert isinstance(change, TradingStateChanged)
     assert (change.previous, change.state) == (TradingState.ACTIVE, TradingState.REDUCING)
     assert r.apply(snapshot("-150", ts=30)) == []  # already breached: no repeat
-    denied(r.apply(order(ts=40)), Code.MAX_DAILY_LOSS)  # would add exposure
+    denied(r.apply(order(ts=40)), Code.MAX_DAILY_LOSS, "-100", "-150")  # would add exposure
     assert accepted(r.apply(order(side=Side.SELL, qty="4", ts=41)))  # reduces
-    denied(r.apply(order(side=Side.SELL, qty="7", ts=42)), Code.MAX_DAILY_LOSS)  # 4 + 7 > 10
+    denied(r.apply(order(side=Side.SELL, qty="7", ts=42)),  # 4 + 7 > 10
+           Code.MAX_DAILY_LOSS, "-100", "-150")
     # Next UTC day: the loss baseline becomes yesterday's last PnL (-150).
     out = r.apply(order(ts=DAY_NS + 1))
     change, acc = out
@@ -226,7 +230,7 @@ def test_daily_loss_in_one_account_puts_others_in_reducing_only() -> None:
     r = engine(max_daily_loss="100")
     r.apply(snapshot("-100", ts=5, account="a"))
     assert r.state.trading is TradingState.REDUCING
-    denied(r.apply(order(account="b")), Code.REDUCING_ONLY)
+    denied(r.apply(order(account="b")), Code.REDUCING_ONLY, "", "")
     r.apply(filled("3", account="b", side=Side.SELL))
     assert accepted(r.apply(order(account="b", qty="3")))  # buys back a short: reduces
 
@@ -236,7 +240,7 @@ def test_daily_loss_action_reject_keeps_trading_state() -> None:
     out = r.apply(snapshot("-101", ts=5))
     assert [type(e) for e in out] == [RiskBreach]
     assert r.state.trading is TradingState.ACTIVE
-    denied(r.apply(order(ts=6)), Code.MAX_DAILY_LOSS)
+    denied(r.apply(order(ts=6)), Code.MAX_DAILY_LOSS, "-100", "-101")
     assert accepted(r.apply(order(ts=6, account="other")))
 
 
@@ -246,11 +250,11 @@ def test_daily_loss_action_halt_halts_and_cancels_until_resume() -> None:
     out = r.apply(snapshot("-200", ts=5))
     assert [type(e) for e in out] == [RiskBreach, TradingStateChanged, CancelRequested]
     assert out[2].client_order_id == "open1" and out[2].venue == "sim"
-    denied(r.apply(order(ts=6)), Code.HALTED)
+    denied(r.apply(order(ts=6)), Code.HALTED, "", "")
     r.apply(ev(OrderCancelled, client_order_id="open1", account="default", instrument="X",
                venue="sim"))
     # A new day does not lift a halt; only Resume does.
-    denied(r.apply(order(ts=DAY_NS + 1)), Code.HALTED)
+    denied(r.apply(order(ts=DAY_NS + 1)), Code.HALTED, "", "")
     out = r.apply(ev(Resume, ts=DAY_NS + 2, reason="ok", operator="ops"))
     assert [(e.previous, e.state) for e in out] == [(TradingState.HALTED, TradingState.ACTIVE)]
     assert accepted(r.apply(order(ts=DAY_NS + 3)))
@@ -262,7 +266,7 @@ def test_halt_and_resume_are_idempotent() -> None:
     assert len(out) == 1 and out[0].state is TradingState.HALTED
     assert "fat finger" in out[0].reason
     assert r.apply(ev(Halt, reason="again")) == []
-    denied(r.apply(order()), Code.HALTED)
+    denied(r.apply(order()), Code.HALTED, "", "")
     assert len(r.apply(ev(Resume, reason="ok"))) == 1
     assert r.apply(ev(Resume, reason="ok")) == []
     assert accepted(r.apply(order()))
@@ -298,4 +302,4 @@ def test_risk_state_round_trips_through_a_snapshot() -> None:
     back = msgspec.msgpack.decode(msgspec.msgpack.encode(r.state), type=RiskState)
     assert back == r.state
     r2 = RiskEngine(r.config, Maker(), back)
-    denied(r2.apply(order(client_order_id="keep")), Code.DUPLICATE_ORDER)
+    denied(r2.apply(order(client_order_id="keep")), Code.DUPLICATE_ORDER, "", "")

@@ -1,7 +1,7 @@
 """Backtest speed: keel (live plugins on MemoryBus) against a plain Python loop.
 
     .venv/bin/python -m benchmarks.backtest [--bars 1000000] [--repeat 3] [--profile]
-                                            [--file csv|parquet|none]
+                                            [--file csv|parquet|none] [--peers]
 
 Generates seeded one-minute random-walk bars, runs ``ema_cross`` (fast 10,
 slow 30, qty 100000, next_open, initial cash 1000000) through strategy, risk,
@@ -10,6 +10,15 @@ of both and the ratio, and checks both gave the same fills and realized PnL.
 With ``--file`` (default csv) the bars are first written to a file and read
 back through ``kernel.load_bars`` (timed separately: the reader's share of
 the whole process), as a user's ``keel backtest --data FILE`` does.
+
+With ``--peers`` the same bars are written to one CSV and each engine runs the
+same rule on it in a process of its own (``benchmarks.backtest_peers``): keel,
+backtesting.py (a dev dependency) and NautilusTrader (the ``peers`` extra,
+installed on first use into ``.keel/peers-venv``, since it pins pandas < 3; if
+it cannot be installed the benchmark says so and prints the rest). The
+engines alternate ``--repeat`` times; each prints bars/s of its loop and the
+seconds of its whole process (start, imports, reading the file, loop,
+summary), with keel's ratios to each, and fills and PnL are checked equal.
 """
 
 from __future__ import annotations
@@ -83,7 +92,15 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="profile keel with pyinstrument")
     ap.add_argument("--file", choices=("csv", "parquet", "none"), default="csv",
                     help="write the bars to a file and read them back (timed), or not")
+    ap.add_argument("--peers", action="store_true",
+                    help="also run backtesting.py and NautilusTrader on the same bars, each "
+                         "in a process of its own, and compare")
     args = ap.parse_args()
+    if args.peers:
+        from .backtest_compare import compare
+
+        compare(args.bars, args.repeat, make_bars, plain_loop)
+        return
     t = time.perf_counter()
     data = make_bars(args.bars)
     print(f"generated {len(data):,} bars in {time.perf_counter() - t:.2f}s")

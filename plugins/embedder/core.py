@@ -12,13 +12,15 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from contracts import Bar
 
-from .artifact import EmbeddingModel
+if TYPE_CHECKING:
+    from .artifact import EmbeddingModel
+
 
 __all__ = ["KIND_PREFIX", "EmbedderCore", "LoadedModel", "ModelLoadError"]
 
@@ -75,6 +77,8 @@ class EmbedderCore:
         if actual != card.weights_sha256:
             raise ModelLoadError(card.name, card.version, f"weights hash to {actual[:16]}..., "
                                  f"the card says {card.weights_sha256[:16]}...")
+        from .artifact import EmbeddingModel  # torch: loaded with the first model
+
         model = EmbeddingModel.from_bytes(weights)
         self.current = LoadedModel(card.name, card.version, actual, model)
         need = model.spec.lookback

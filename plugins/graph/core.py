@@ -15,7 +15,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from contracts import Bar, CorrelationEdge
@@ -30,6 +29,8 @@ def analyse(instruments: list[str], edges: list[CorrelationEdge], threshold: flo
     """Communities (greedy modularity over edges >= ``threshold``) and eigenvector
     centrality (weights |correlation|), both deterministic: nodes and edges enter in
     sorted order."""
+    import networkx as nx  # here: importing it costs 0.2-0.3 s in every process
+
     strong = nx.Graph()
     strong.add_nodes_from(instruments)
     strong.add_weighted_edges_from((e.a, e.b, e.correlation) for e in edges

@@ -19,8 +19,10 @@ dead-letter as they do live. ``stop()`` (Ctrl-C) is polled every
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,6 +159,30 @@ class _TimerGate:
 
 
 _NEVER = 2**63
+#: Allocations between two young-generation collections during the loop (Python's
+#: default is 700): see ``_quiet_gc``.
+GC_GEN0_THRESHOLD = 50_000
+
+
+@contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """The loop with fewer, cheaper cyclic-GC passes; outputs do not depend on it.
+
+    Everything alive once the plugins have started (modules, plugins, their
+    configs) is frozen out of collection (``gc.freeze``), so a full pass no
+    longer walks it, and young collections run every ``GC_GEN0_THRESHOLD``
+    allocations. Messages die by reference counting either way. Measured on
+    1M bars: the GC's share of the loop falls from about 10 % to about 1 %.
+    Both are undone on the way out.
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(old[0], GC_GEN0_THRESHOLD), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 async def simulate(
@@ -205,23 +231,24 @@ async def simulate(
         for r in runners:
             await r.start(announce=announce)
         await bus.run_until_idle()
-        gate = _TimerGate(runners)
-        publish, pump, settle = bus.publish_nowait, bus.pump_nowait, bus.run_until_idle
-        i = -1
-        for i, bar in enumerate(data.events()):
-            if bar.ts >= gate.next_ns:
-                await gate.fire(bar.ts)
-            recorder.index = sink.bar = i
-            publish(bar)
-            if not pump():
-                await settle()
-            if sink.failure is not None:
-                break
-            if progress is not None and i % progress_every == 0:
-                progress(i)
-            if stop is not None and i % STOP_POLL == 0 and stop():
-                out.interrupted = True
-                break
+        with _quiet_gc():
+            gate = _TimerGate(runners)
+            publish, pump, settle = bus.publish_nowait, bus.pump_nowait, bus.run_until_idle
+            i = -1
+            for i, bar in enumerate(data.events()):
+                if bar.ts >= gate.next_ns:
+                    await gate.fire(bar.ts)
+                recorder.index = sink.bar = i
+                publish(bar)
+                if not pump():
+                    await settle()
+                if sink.failure is not None:
+                    break
+                if progress is not None and i % progress_every == 0:
+                    progress(i)
+                if stop is not None and i % STOP_POLL == 0 and stop():
+                    out.interrupted = True
+                    break
         recorder.index = i
         out.fed = i + 1
         for r in runners:

@@ -172,7 +172,7 @@ def _quiet_gc() -> Iterator[None]:
     configs) is frozen out of collection (``gc.freeze``), so a full pass no
     longer walks it, and young collections run every ``GC_GEN0_THRESHOLD``
     allocations. Messages die by reference counting either way. Measured on
-    1M bars: the GC's share of the loop falls from about 10 % to about 1 %.
+    200k bars: GC time 0.34 s -> 0.05 s, of about 3.5 s of CPU in the loop.
     Both are undone on the way out (objects another caller froze stay frozen).
     """
     old = gc.get_threshold()

@@ -166,7 +166,7 @@ class EmbeddingStore:
                 return _INDEX
             async with conn.transaction():
                 await conn.execute(f"DROP INDEX IF EXISTS {_INDEX}")
-                await conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                await conn.execute(f"SET LOCAL maintenance_work_mem = '{s.build_memory}'")
                 await conn.execute(ddl)
             # Fresh statistics, or the planner may prefer a scan and sort to the index.
             await conn.execute(f"ANALYZE {TABLE}")

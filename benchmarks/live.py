@@ -219,7 +219,6 @@ async def run_three(url: str, root: Path, bars: int, rate: float) -> dict[str, f
         async with asyncio.timeout(60):
             while not await bus.has_consumer("notary"):
                 await asyncio.sleep(0.05)
-        # The feed's start: the first bar in the log.
         t0 = time.perf_counter()
         samples: list[tuple[float, int, int]] = []  # (t, tail seq, lag)
         last_bar_t = None
@@ -246,11 +245,16 @@ async def run_three(url: str, root: Path, bars: int, rate: float) -> dict[str, f
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
+    try:
+        # The feed's span: the server's store times of its first and last bar.
+        last = await bus.tail_seq()
+        stamps = [d.stored_ns async for d in bus.read(["keel.md.bar.>"], to_seq=last)]
+    finally:
         await bus.close()
-    feed_s = last_bar_t or float("nan")
+    feed_s = (stamps[-1] - stamps[0]) / 1e9 if len(stamps) > 1 else float("nan")
     lags = [s[2] for s in samples]
     tail = lags[len(lags) // 2:] if lags else []
-    out = {"rate": rate, "feed_rate": bars / feed_s if feed_s else float("nan"),
+    out = {"rate": rate, "feed_rate": (len(stamps) - 1) / feed_s if feed_s else float("nan"),
            "lag_max": max(lags, default=0), "lag_median": statistics.median(lags) if lags else 0,
            "lag_late_median": statistics.median(tail) if tail else 0, "zero_after_s": zero_after}
     print(f"  three processes, feed at {rate:,.0f} bars/s for {bars:,} bars: feed achieved "

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import statistics
@@ -295,7 +296,7 @@ async def run_latency(url: str, root: Path, fills: int, idle_rate: float) -> dic
         if not isinstance(path[-1][1], Bar):
             continue
         chain.append((ns - path[-1][0]) / 1e6)
-        for (t_out, out), (t_in, inp) in zip(path, path[1:], strict=False):
+        for (t_out, out), (t_in, inp) in itertools.pairwise(path):
             key = f"{type(inp).__name__} -> {type(out).__name__}"
             hops.setdefault(key, []).append((t_out - t_in) / 1e6)
     all_hops = [v for vs in hops.values() for v in vs]
@@ -344,7 +345,8 @@ async def main(args: argparse.Namespace) -> None:
 def cli() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bars", type=int, default=20_000, help="bars for the one-process run")
-    ap.add_argument("--three-bars", type=int, default=30_000, help="bars for the paced 3-process run")
+    ap.add_argument("--three-bars", type=int, default=30_000,
+                    help="bars for the paced 3-process run")
     ap.add_argument("--rate", type=float, default=3000.0, help="bars/s of the 3-process feed")
     ap.add_argument("--fills", type=int, default=10_000, help="fills for the latency run")
     ap.add_argument("--idle-rate", type=float, default=200.0, help="bars/s of the latency run")

@@ -142,20 +142,9 @@ class PullConsumer:
         self._keeper: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._idling = False  # the loop waits for a message
-        #: nats-py's buffer of the inbox subscription, read directly (None: a callback).
-        self._queue: asyncio.Queue[Msg | None] | None = None
 
     async def start(self) -> None:
-        sub = await self._nc.subscribe(self._inbox + ".*")
-        queue = getattr(sub, "_pending_queue", None)
-        if queue is not None and hasattr(sub, "_pending_size"):
-            # Read nats-py's buffer from this loop: no subscription task and
-            # callback per message (a task switch each, per consumer).
-            self._queue = queue
-        else:  # another nats-py: a callback, the public way
-            await sub.unsubscribe()
-            sub = await self._nc.subscribe(self._inbox + ".*", cb=self._on_msg)
-        self._sub = sub
+        self._sub = await self._nc.subscribe(self._inbox + ".*", cb=self._on_msg)
         loop = asyncio.get_running_loop()
         self._task = loop.create_task(self._run(), name=f"keel-consumer-{self.name}")
         self._watchdog = loop.create_task(self._watch(), name=f"keel-consumer-{self.name}-watch")
@@ -167,7 +156,7 @@ class PullConsumer:
         """Stop pulling, finish the message in hand, ack, return (drain)."""
         self._stopping = True
         self._stop_event.set()
-        self._poke()
+        self._wake.set()
         if self._task is not None:
             await self._task
 
@@ -180,35 +169,10 @@ class PullConsumer:
         """Forget outstanding pull requests (lost with a reconnect) and pull anew."""
         self._requests.clear()
         self._credit = 0
-        self._poke()
-
-    def _poke(self) -> None:
-        """Wake the loop if it waits for a message (to stop, pull, or go on)."""
         self._wake.set()
-        if self._idling and self._queue is not None:
-            self._queue.put_nowait(None)
 
-    # -- the inbox -----------------------------------------------------------
+    # -- inbox callback (runs in nats-py's subscription task) -----------------
     async def _on_msg(self, msg: Msg) -> None:
-        """The callback (when nats-py's buffer cannot be read directly)."""
-        self._accept(msg)
-        self._wake.set()
-
-    def _take(self) -> None:
-        """Move what nats-py has buffered for the inbox into ``_buf``."""
-        queue = self._queue
-        assert queue is not None
-        while not queue.empty():
-            self._got(queue.get_nowait())
-
-    def _got(self, msg: Msg | None) -> None:
-        assert self._queue is not None and self._sub is not None
-        self._queue.task_done()  # nats-py's drain() joins this queue
-        if msg is not None:  # None: a poke
-            self._sub._pending_size -= len(msg.data)  # nats-py's slow-consumer limit
-            self._accept(msg)
-
-    def _accept(self, msg: Msg) -> None:
         self._last_activity = time.monotonic()
         hdrs = msg.headers
         if hdrs and not msg.data and "Status" in hdrs:
@@ -222,6 +186,7 @@ class PullConsumer:
             self._credit -= 1
             if head[1] <= 0:
                 requests.popleft()
+        self._wake.set()
 
     def _on_status(self, msg: Msg, hdrs: Mapping[str, str]) -> None:
         code = hdrs["Status"]
@@ -239,6 +204,7 @@ class PullConsumer:
             self.stats.last_error = f"pull status {code} {hdrs.get('Description', '')}".strip()
             _log.warning("consumer %s: %s", self.name, self.stats.last_error)
             self._pull_not_before = time.monotonic() + 1.0
+        self._wake.set()
 
     # -- the loop ----------------------------------------------------------
     async def _run(self) -> None:
@@ -251,10 +217,7 @@ class PullConsumer:
 
     async def _loop(self) -> None:
         buf = self._buf
-        queue = self._queue
         while not self._stopping:
-            if queue is not None and not queue.empty():
-                self._take()
             if self._credit + len(buf) < self._batch:
                 await self._pull()
             if buf:
@@ -293,24 +256,16 @@ class PullConsumer:
         if self._unacked:
             await self._send_ack()
         self._wake.clear()
-        queue = self._queue
-        if queue is not None:
-            self._take()
         if self._buf or self._stopping:
             return
         # No timeout object per idle spell: the watchdog task wakes a stalled
         # loop, and a pull backoff (rare) schedules its own wake-up.
         backoff_left = self._pull_not_before - time.monotonic()
-        timer = (asyncio.get_running_loop().call_later(backoff_left, self._poke)
+        timer = (asyncio.get_running_loop().call_later(backoff_left, self._wake.set)
                  if backoff_left > 0 else None)
         self._idling = True
         try:
-            if queue is not None:
-                msg = await queue.get()
-                self._idling = False
-                self._got(msg)
-            else:
-                await self._wake.wait()
+            await self._wake.wait()
         finally:
             self._idling = False
             if timer is not None:
@@ -396,8 +351,6 @@ class PullConsumer:
         while left > 0 and not self._stopping:
             step = min(left, self._ack_wait / 3)
             if self._ack and self._failed is not None:
-                if self._queue is not None:
-                    self._take()
                 for m in (self._failed, *self._buf):
                     await self._send(m.reply, _PROGRESS)
             try:
@@ -426,8 +379,6 @@ class PullConsumer:
             try:
                 if self._unacked:
                     await self._send_ack()
-                if self._queue is not None:
-                    self._take()
                 held = [m for m in (self._current, *self._buf) if m is not None]
                 for m in held:
                     await self._send(m.reply, _PROGRESS)
@@ -451,8 +402,6 @@ class PullConsumer:
             if self._nc.is_closed:
                 return
             await self._send_ack()
-            if self._queue is not None:
-                self._take()  # handed back below with the rest
             if self._sub is not None:
                 await self._sub.unsubscribe()
             if self._ack:

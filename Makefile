@@ -21,11 +21,16 @@ demo: $(STAMP)
 	$(BIN)/keel --log-level WARNING demo
 	$(BIN)/keel replay verify --log-file .keel/demo/demo.keellog
 
+# Each checkout gets its own pytest temp root: pytest keeps only the last
+# three runs under one root and deletes older ones, which would pull the data
+# directory from under a running PostgreSQL of another checkout's suite.
+TEST_TMP := /tmp/keel-tests-$(shell printf '%s' '$(CURDIR)' | cksum | cut -d' ' -f1)
+
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check contracts kernel plugins replay tests benchmarks examples tools
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	mkdir -p $(TEST_TMP) && PYTEST_DEBUG_TEMPROOT=$(TEST_TMP) $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/lint-imports

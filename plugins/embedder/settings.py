@@ -17,8 +17,9 @@ class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     ``index``: ``hnsw`` (default; no training step, fine with inserts), ``ivfflat``
     (faster build, less memory; centroids go stale as data changes, so rebuild it
     after large loads) or ``none`` (exact scans). ``metric``: ``cosine`` or ``l2``.
-    HNSW: ``m``, ``ef_construction`` at build, ``ef_search`` per query (set with
-    ``SET LOCAL``; pgvector's iterative scan keeps filtered searches complete).
+    HNSW: ``m``, ``ef_construction`` at build, ``ef_search`` per query (a setting
+    of the store's connections; pgvector's iterative scan keeps filtered searches
+    complete).
     IVFFlat: ``lists`` (0 = rows / 1000, at least 10) and ``probes`` per query.
     ``horizons``: forward returns kept per state (``1h``, ``1d``, ``30m``...).
     The defaults are measured in ``tests/plugins/embedder/test_store_recall.py``
@@ -48,6 +49,16 @@ class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     @property
     def operator(self) -> str:
         return "<=>" if self.metric == "cosine" else "<->"
+
+    @property
+    def query_settings(self) -> dict[str, str]:
+        """pgvector's per-query knobs, set once per connection (not per query: a
+        search is then one round trip)."""
+        if self.index == "hnsw":
+            return {"hnsw.ef_search": str(self.ef_search), "hnsw.iterative_scan": "relaxed_order"}
+        if self.index == "ivfflat":
+            return {"ivfflat.probes": str(self.probes), "ivfflat.iterative_scan": "relaxed_order"}
+        return {}
 
     @property
     def opclass(self) -> str:

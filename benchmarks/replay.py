@@ -4,10 +4,12 @@
 
 Records a trading run (marketdata -> ema_cross -> risk -> execution -> paper ->
 portfolio, plus the notary) on the in-process bus, copies the log into a
-fresh JetStream stream on an embedded nats-server, then in the same run:
-reads the stream once with an ordered consumer (raw rate) and runs
-``keel replay verify`` over it (integrity + every plugin). Prints both rates
-and their ratio. Run by hand; not a test.
+fresh JetStream stream on an embedded nats-server, then in the same run
+(uvloop, as ``keel`` runs): reads the stream once with a bare nats-py
+ordered consumer whose callback only counts (the raw rate), once with
+keel's own reader (``StreamSource.records``, what verify reads through),
+and runs ``keel replay verify`` over it (integrity + every plugin). Prints
+the rates and verify/raw. Run by hand; not a test.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.intelligence [--sizes 100000,1000000] [--index hnsw,ivfflat]
                                                 [--probes 1,10] [--ef-search 40,100]
+                                                [--build-memory 4GB]
 
 * embedding throughput (windows/s, CPU, 1 torch thread): one window per call (as
   the live plugin runs) and batches of 512, beside the bare network forward on
@@ -79,7 +80,7 @@ def training_time() -> None:
 
 
 async def knn(sizes: list[int], indexes: list[str], queries: int,
-              probes: list[int], ef_search: list[int]) -> None:
+              probes: list[int], ef_search: list[int], build_memory: str) -> None:
     series = walk(8000, seed=3)
     model = train([series], TrainOptions(epochs=1, window=32)).model
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,14 +97,15 @@ async def knn(sizes: list[int], indexes: list[str], queries: int,
                 truth = [set(np.argsort(-(unit @ (q / np.linalg.norm(q))))[:10].tolist())
                          for q in qs]
                 for index in indexes:
-                    await _one(pg.dsn("bench"), data, qs, truth, index, probes, ef_search)
+                    await _one(pg.dsn("bench"), data, qs, truth, index, probes, ef_search,
+                               build_memory)
         finally:
             await asyncio.to_thread(pg.stop)
 
 
 async def _one(url: str, data: np.ndarray, qs: np.ndarray, truth: list[set[int]],
-               index: str, probes: list[int], ef_search: list[int]) -> None:
-    settings = StoreSettings(index=index)  # type: ignore[arg-type]
+               index: str, probes: list[int], ef_search: list[int], build_memory: str) -> None:
+    settings = StoreSettings(index=index, build_memory=build_memory)  # type: ignore[arg-type]
     store = await EmbeddingStore.connect(url, settings)
     try:
         async with store.pool.acquire() as conn:
@@ -185,6 +187,8 @@ def main() -> None:
                    "(default: the store's setting)")
     p.add_argument("--ef-search", default="", help="HNSW ef_search values, comma-separated "
                    "(default: the store's setting)")
+    p.add_argument("--build-memory", default=StoreSettings().build_memory,
+                   help="maintenance_work_mem for the index build (e.g. 4GB for HNSW at 1M)")
     p.add_argument("--skip", default="", help="comma-separated: embed,train,knn")
     args = p.parse_args()
     skip = set(args.skip.split(","))
@@ -194,7 +198,7 @@ def main() -> None:
         training_time()
     if "knn" not in skip:
         asyncio.run(knn(_ints(args.sizes), args.index.split(","), args.queries,
-                        _ints(args.probes), _ints(args.ef_search)))
+                        _ints(args.probes), _ints(args.ef_search), args.build_memory))
 
 
 if __name__ == "__main__":

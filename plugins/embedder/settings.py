@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import msgspec
@@ -33,6 +34,9 @@ class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     ef_search: int = 100
     lists: int = 0
     probes: int = 10
+    #: PostgreSQL's maintenance_work_mem for the index build (kB, MB or GB). An HNSW
+    #: graph that does not fit builds on disk, many times slower.
+    build_memory: str = "512MB"
     horizons: list[str] = msgspec.field(default_factory=lambda: ["1h", "1d"])
 
     def __post_init__(self) -> None:
@@ -42,6 +46,9 @@ class StoreSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
                 raise ValueError(f"{key} must be >= 1")
         if self.lists < 0:
             raise ValueError("lists must be >= 0 (0: rows / 1000)")
+        if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", self.build_memory):
+            raise ValueError(f"build_memory must be a size such as '512MB' or '2GB', "
+                             f"not {self.build_memory!r}")
 
     def parsed_horizons(self) -> list[Horizon]:
         return parse_horizons(self.horizons)

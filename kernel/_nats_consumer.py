@@ -140,11 +140,14 @@ class PullConsumer:
         self._failed: Msg | None = None  # the message whose handler is failing
         self._current: Msg | None = None  # the message being handled now
         self._keeper: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._idling = False  # the loop waits for a message
 
     async def start(self) -> None:
         self._sub = await self._nc.subscribe(self._inbox + ".*", cb=self._on_msg)
         loop = asyncio.get_running_loop()
         self._task = loop.create_task(self._run(), name=f"keel-consumer-{self.name}")
+        self._watchdog = loop.create_task(self._watch(), name=f"keel-consumer-{self.name}-watch")
         if self._ack:
             self._keeper = loop.create_task(self._keep_alive(),
                                             name=f"keel-consumer-{self.name}-progress")
@@ -255,17 +258,31 @@ class PullConsumer:
         self._wake.clear()
         if self._buf or self._stopping:
             return
-        timeout = self._heartbeat
+        # No timeout object per idle spell: the watchdog task wakes a stalled
+        # loop, and a pull backoff (rare) schedules its own wake-up.
         backoff_left = self._pull_not_before - time.monotonic()
-        if backoff_left > 0:
-            timeout = min(timeout, backoff_left)
+        timer = (asyncio.get_running_loop().call_later(backoff_left, self._wake.set)
+                 if backoff_left > 0 else None)
+        self._idling = True
         try:
-            async with asyncio.timeout(timeout):
-                await self._wake.wait()
-        except TimeoutError:
+            await self._wake.wait()
+        finally:
+            self._idling = False
+            if timer is not None:
+                timer.cancel()
+
+    async def _watch(self) -> None:
+        """Every heartbeat interval: an idle loop whose pull requests got neither a
+        message nor a heartbeat for two intervals lost them on the server: pull anew."""
+        while not self._stopping:
+            try:
+                async with asyncio.timeout(self._heartbeat):
+                    await self._stop_event.wait()
+                return
+            except TimeoutError:
+                pass
             silent = time.monotonic() - self._last_activity
-            if self._credit > 0 and silent > 2 * self._heartbeat + 1:
-                # No message and no heartbeat: the server lost our requests.
+            if self._idling and self._credit > 0 and silent > 2 * self._heartbeat + 1:
                 self.stats.stalls += 1
                 self.repull()
 
@@ -371,6 +388,11 @@ class PullConsumer:
 
     async def _finish(self) -> None:
         self.stats.running = False
+        if self._watchdog is not None:
+            self._stop_event.set()
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
         if self._keeper is not None:
             self._stop_event.set()
             self._keeper.cancel()

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -220,6 +220,34 @@ class RunnerLifecycle:
                 self.stats.last_error = f"publish: {exc.cause} (retrying)"
                 log.warning("%s: publish of %s not acknowledged (%s); retrying",
                             self.name, event.id, exc.cause)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _publish_many_retrying(self, events: Sequence[Event]) -> None:
+        """Publish a window outside a handler, acks in flight at once, retrying the
+        window with the same ids (stored once) through a bus outage, as
+        ``_publish_retrying`` does for one event."""
+        many = getattr(self.bus, "publish_many", None)
+        if many is None or len(events) < 2:
+            for event in events:
+                await self._publish_retrying(event)
+            return
+        since = 0.0
+        delay = 0.1
+        while True:
+            try:
+                await many(events)
+                return
+            except PublishError as exc:
+                now = time.monotonic()
+                since = since or now
+                if now - since >= self.max_outage_s:
+                    self.fail(f"the bus did not acknowledge {exc.msg_id!r} for "
+                              f"{now - since:.0f}s (stream.max_outage_s): {exc.cause}")
+                    raise PluginFailedError(self.name, self.stats.last_error) from exc
+                self.stats.last_error = f"publish: {exc.cause} (retrying)"
+                log.warning("%s: publish of a window of %d events not acknowledged (%s); "
+                            "retrying", self.name, len(events), exc.cause)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 

@@ -48,6 +48,11 @@ class TelemetrySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     exporter: Literal["none", "console", "otlp"] = "none"
     service_name: str = "keel"
     otlp_endpoint: str = ""
+    #: Parent-based sampling: an input whose ``traceparent`` header is sampled
+    #: is always handled in a span (a request traced from the gateway stays one
+    #: trace); of the others (bars from a feed) this share starts a trace of
+    #: its own: 0 none (the default: no span on the hot path), 1 every input.
+    sample_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
 
 
 class NatsCredentials(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

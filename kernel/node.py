@@ -151,6 +151,7 @@ class Node:
                 seed=config.seed,
                 max_attempts=config.max_attempts,
                 tracing=config.telemetry.enabled,
+                trace_sample_ratio=config.telemetry.sample_ratio,
                 node=self.node_name,
                 snapshot_every=config.snapshot_every,
                 max_outage_s=config.stream.max_outage_s,

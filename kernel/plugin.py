@@ -74,6 +74,8 @@ class Context:
         self._handler_task: asyncio.Task[Any] | None = None
         #: How ``publish`` sends outside a handler (the runner's retrying publish).
         self._send: Callable[[Event], Awaitable[int]] | None = None
+        #: How ``publish_many`` sends outside a handler (the runner's, retrying).
+        self._send_many: Callable[[Sequence[Event]], Awaitable[None]] | None = None
 
     @property
     def rng(self) -> random.Random:
@@ -132,6 +134,29 @@ class Context:
         if self._send is not None:
             return await self._send(event)
         return await self.bus.publish(event)
+
+    async def publish_many(self, events: Sequence[Event]) -> None:
+        """Publish ``events`` in order with their acks in flight at once (a source's
+        window); inside a handler they are queued like ``emit``.
+
+        Outside a handler, under a runner, the window is retried with the same
+        ids through a bus outage, as ``publish`` is; it returns once the bus
+        has acknowledged every event. On a bus without ``publish_many`` (the
+        in-process bus) the events are published one by one.
+        """
+        outputs = self._handler_outputs()
+        if outputs is not None:
+            outputs.extend(events)
+            return
+        if self._send_many is not None:
+            await self._send_many(events)
+            return
+        many = getattr(self.bus, "publish_many", None)
+        if many is not None:
+            await many(events)
+            return
+        for event in events:
+            await self.bus.publish(event)
 
     def set_timer(self, name: str, at_ns: int) -> None:
         self.clock.set_timer(name, at_ns)

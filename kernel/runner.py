@@ -74,6 +74,9 @@ __all__ = ["PluginRunner", "RunnerStats"]
 
 log = logging.getLogger("keel.runner")
 
+#: Last hex digit of a ``traceparent``'s flags with the sampled bit set.
+_SAMPLED_FLAG = frozenset("13579bdfBDF")
+
 
 class PluginRunner(RunnerLifecycle):
     """One plugin, its context and its durable consumer."""
@@ -97,9 +100,13 @@ class PluginRunner(RunnerLifecycle):
         timing: bool = False,
         start_policy: str = "beginning",
         heartbeat_s: float = 0.0,
+        trace_sample_ratio: float = 1.0,
     ) -> None:
         """``start_policy``: how it joins the log when started with ``recover`` (a
-        node); ``heartbeat_s`` > 0: broadcast a heartbeat that often (live nodes)."""
+        node); ``heartbeat_s`` > 0: broadcast a heartbeat that often (live nodes).
+        ``tracing``: handle inputs in spans, parent-based: always for an input
+        whose ``traceparent`` is sampled, and ``trace_sample_ratio`` of the
+        others (every ``round(1 / ratio)``-th one; 0: none)."""
         self.name = cls.name
         self.cls = cls
         self.config = config
@@ -109,6 +116,9 @@ class PluginRunner(RunnerLifecycle):
         self.ids = IdSource(self.name)
         self.max_attempts = max_attempts
         self.tracing = tracing
+        #: Start a trace on every n-th input without a sampled parent (0: never).
+        self._trace_every = round(1 / trace_sample_ratio) if trace_sample_ratio > 0 else 0
+        self._untraced = 0
         self.consumer = consumer or self.name
         self.node = node
         self.snapshot_every = snapshot_every
@@ -138,6 +148,7 @@ class PluginRunner(RunnerLifecycle):
             log=logging.getLogger(f"keel.plugin.{self.name}"),
         )
         self.ctx._send = self._publish_retrying
+        self.ctx._send_many = self._publish_many_retrying
         self.plugin = cls(self.ctx)
         self._on_event = self.plugin.on_event
         self._rollback = Rollback(self.plugin, self.ctx, self.clock)
@@ -227,7 +238,7 @@ class PluginRunner(RunnerLifecycle):
             # while this handler awaits publishes at once (``Context.publish``).
             ctx._handler_task = asyncio.current_task()
         try:
-            if self.tracing:
+            if self.tracing and self._sampled(delivery.headers):
                 trace = await self._handle_traced(event, delivery.headers)
             elif self._sync:
                 self._on_event(event)
@@ -432,6 +443,21 @@ class PluginRunner(RunnerLifecycle):
             return True
 
         return handle_nowait
+
+    def _sampled(self, headers: Mapping[str, str]) -> bool:
+        """Whether to handle this input in a span (parent-based sampling)."""
+        parent = headers.get("traceparent") if headers else None
+        if parent is not None:
+            # W3C trace context: version-traceid-spanid-flags; bit 0 of flags: sampled.
+            return parent[-1:] in _SAMPLED_FLAG
+        every = self._trace_every
+        if not every:
+            return False
+        self._untraced += 1
+        if self._untraced >= every:
+            self._untraced = 0
+            return True
+        return False
 
     async def _handle_traced(self, event: Event, headers: Mapping[str, str]) -> dict[str, str]:
         """Handle inside a span whose parent comes from the input's headers.

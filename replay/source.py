@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from kernel.anchor import ANCHOR_BUCKET, Anchor, decode_anchor
 from kernel.bus import subject_matches
@@ -190,7 +191,7 @@ class StreamSource(LogSource):
             sub = await js.subscribe(subject, stream=self.stream, ordered_consumer=True,
                                      config=cfg, pending_msgs_limit=100_000)
             try:
-                async for msg in sub.messages:
+                async for msg in _drain(sub):
                     seq, stored_ns, pending = _parse_reply(msg.reply)
                     if seq > end:
                         break
@@ -230,6 +231,24 @@ class StreamSource(LogSource):
             with contextlib.suppress(Exception):
                 await self._nc.close()  # type: ignore[attr-defined]
             self._nc = None
+
+
+async def _drain(sub: Any) -> AsyncIterator[Any]:
+    """The subscription's messages, in order: what nats-py has buffered is taken
+    without suspending. (``sub.messages`` starts a task and an ``asyncio.wait``
+    per message, which cost more than the rest of a raw read; this keeps its
+    bookkeeping: ``task_done`` and the pending size that flow control and the
+    slow-consumer limit read.)"""
+    queue = getattr(sub, "_pending_queue", None)
+    if queue is None or not hasattr(sub, "_pending_size"):  # another nats-py: the public way
+        async for msg in sub.messages:
+            yield msg
+        return
+    while True:
+        msg = queue.get_nowait() if not queue.empty() else await queue.get()
+        queue.task_done()
+        sub._pending_size -= len(msg.data)
+        yield msg
 
 
 def _parse_reply(reply: str) -> tuple[int, int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,10 @@ from .config import MarketDataConfig
 from .readers import read_events
 from .synthetic import iter_random_walk, iter_regime_switching
 
-__all__ = ["MarketData", "configured_events"]
+__all__ = ["WINDOW", "MarketData", "configured_events"]
+
+#: Most events a source window holds (their acks in flight at once).
+WINDOW = 256
 
 
 def configured_events(config: MarketDataConfig, producer: str = "marketdata") -> Iterator[Any]:
@@ -81,32 +84,70 @@ class MarketData(Plugin):
     async def run(self) -> None:
         """Publish every configured event, in order. Across a bus outage each publish
         is retried with the same id (the kernel's ``ctx.publish``), so the feed keeps
-        its place and nothing is stored twice."""
+        its place and nothing is stored twice.
+
+        Except in lockstep, events go out in windows (``ctx.publish_many``: their
+        acks in flight at once, awaited before the next window): unpaced, up to
+        ``WINDOW`` at a time; paced, every event that is due by then, on a
+        schedule kept from the first event (wall time ``(ts - first ts) /
+        realtime_factor`` after it), so sleeping late never slows the feed down.
+        """
         config: MarketDataConfig = self.config
-        publish = self.ctx.publish
         pace = config.realtime_factor
-        # Only an in-process bus can tell when every consumer is done (duck-typed:
-        # it is not part of the Bus protocol).
-        settle = getattr(self.ctx.bus, "wait_idle", None) if config.lockstep else None
-        prev_ts: int | None = None
-        n = 0
         events = self._events if self._events is not None else configured_events(
             config, self.name)
         self._events = None
+        self.published = 0
+        # Only an in-process bus can tell when every consumer is done (duck-typed:
+        # it is not part of the Bus protocol).
+        settle = getattr(self.ctx.bus, "wait_idle", None) if config.lockstep else None
+        if settle is not None:
+            await self._run_lockstep(events, pace, settle)
+        else:
+            await self._run_windows(events, pace)
+        self.ctx.log.info("marketdata: published %d events", self.published)
+
+    async def _run_lockstep(self, events: Iterator[Any], pace: float,
+                            settle: Callable[[], Awaitable[None]]) -> None:
+        publish = self.ctx.publish
+        prev_ts: int | None = None
         for event in events:
             if pace > 0 and prev_ts is not None:
-                # Wall-clock pacing only decides WHEN bars go out, never what
-                # they contain, so replay is unaffected.
                 await asyncio.sleep((event.ts - prev_ts) / 1e9 / pace)
             prev_ts = event.ts
             await publish(event)
-            n += 1
-            self.published = n
-            if settle is not None:
-                await settle()
-            elif not pace and n % 1024 == 0:
+            self.published += 1
+            await settle()
+
+    async def _run_windows(self, events: Iterator[Any], pace: float) -> None:
+        publish_many = self.ctx.publish_many
+        loop = asyncio.get_running_loop()
+        window: list[Any] = []
+        start_wall = first_ts = 0.0
+        for event in events:
+            if pace > 0:
+                # Wall-clock pacing only decides WHEN bars go out, never what
+                # they contain, so replay is unaffected.
+                if not self.published and not window:
+                    start_wall, first_ts = loop.time(), event.ts
+                due = start_wall + (event.ts - first_ts) / 1e9 / pace
+                if due > loop.time():
+                    if window:
+                        await publish_many(window)
+                        self.published += len(window)
+                        window = []
+                    delay = due - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+            window.append(event)
+            if len(window) >= WINDOW:
+                await publish_many(window)
+                self.published += len(window)
+                window = []
                 await asyncio.sleep(0)  # let consumers run during a long burst
-        self.ctx.log.info("marketdata: published %d events", n)
+        if window:
+            await publish_many(window)
+            self.published += len(window)
 
     def replay_outputs(self) -> Iterator[Any]:
         """Exactly what ``run()`` publishes (a file source reads its file again)."""

@@ -61,8 +61,10 @@ def config(url: str) -> KeelConfig:
     return msgspec.convert({
         "nats_url": url, "nats_auth": auth,
         "stream": {"publish_attempts": 1, "publish_timeout_s": 0.5},
+        # Paced (2 ms a bar), as a live feed: unpaced, the whole feed is stored
+        # before the first order reaches risk, which then prices it at the last bar.
         "plugin": {"marketdata": {"source": "synthetic", "bars": 300,
-                                  "instruments": ["EURUSD"]},
+                                  "instruments": ["EURUSD"], "realtime_factor": 30000.0},
                    "ema_cross": {"fast": 3, "slow": 8, "qty": "1000",
                                  "instruments": ["EURUSD"]}},
     }, KeelConfig)

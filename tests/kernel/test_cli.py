@@ -166,7 +166,10 @@ def test_trading_pipeline_over_the_cli_and_keel_portfolio(
 ) -> None:
     config = tmp_path / "trading.toml"
     config.write_text(
+        # Paced (1 ms a bar) as a live feed: unpaced, every bar is stored before
+        # the first order reaches paper, which fills at the next bar's open.
         '[plugin.marketdata]\nbars = 300\ninstruments = ["EURUSD"]\nseed = 3\n'
+        'realtime_factor = 60000.0\n'
         '[plugin.ema_cross]\ninstrument = "EURUSD"\nfast = 5\nslow = 20\nqty = "100"\n'
     )
     env = {**env, "KEEL_CONFIG": str(config)}

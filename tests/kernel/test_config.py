@@ -52,3 +52,13 @@ def test_config_hash_is_stable_and_sensitive() -> None:
     a, b = KeelConfig(seed=1), KeelConfig(seed=2)
     assert config_hash(a) == config_hash(msgspec.structs.replace(a))
     assert config_hash(a) != config_hash(b)
+
+
+def test_trace_sample_ratio_defaults_off_and_is_bounded(tmp_path: Path) -> None:
+    assert KeelConfig().telemetry.sample_ratio == 0.0
+    cfg = tmp_path / "keel.toml"
+    cfg.write_text("[telemetry]\nsample_ratio = 0.25\n")
+    assert load_config(cfg, env={}).telemetry.sample_ratio == 0.25
+    cfg.write_text("[telemetry]\nsample_ratio = 1.5\n")
+    with pytest.raises(ConfigError, match=r"telemetry\.sample_ratio"):
+        load_config(cfg, env={})

@@ -215,3 +215,37 @@ async def test_a_source_publishing_while_an_async_handler_waits_is_not_its_outpu
     [output] = [i for _, i, cause in logged if cause == "md-1"]  # the handler's only output
     assert ids.index("from-source") < ids.index(output)
     assert ids.count("from-source") == 1
+
+
+class Pair(Plugin):
+    """Queues two orders per bar with ``publish_many`` (inside the handler)."""
+
+    name = "pair"
+
+    def subjects(self) -> Sequence[str]:
+        return ["keel.md.bar.*"]
+
+    async def on_event(self, event: Event) -> None:
+        assert isinstance(event, Bar)
+        await self.ctx.publish_many([self.ctx.event(
+            OrderRequested, client_order_id=f"o{event.open_ts}-{k}", account="a",
+            instrument="X", side=Side.BUY, qty=Decimal(1)) for k in range(2)])
+
+
+async def test_publish_many_inside_a_handler_queues_like_emit() -> None:
+    bus = MemoryBus()
+    runner = PluginRunner(Pair, NoConfig(), bus=bus, clock=SimClock())
+    await runner.start(announce=False)
+    await bus.publish(bar(1))
+    await bus.wait_idle()
+    orders = [d.event for d in bus.messages() if isinstance(d.event, OrderRequested)]
+    assert [o.client_order_id for o in orders] == ["o1-0", "o1-1"]
+    assert {o.causation for o in orders} == {"md-1"}  # outputs of the bar, not a source's
+    assert runner.stats.published == 2
+    # Outside a handler (a source loop), the window is published at once, in order.
+    extra = [bar(7), bar(8)]
+    await runner.ctx.publish_many(extra)
+    await bus.wait_idle()
+    assert [d.event for d in bus.messages() if isinstance(d.event, Bar)][-2:] == extra
+    await runner.stop(announce=False)
+    await bus.close()

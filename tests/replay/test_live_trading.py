@@ -28,6 +28,9 @@ seed = 7
 instruments = ["SYN"]
 bars = 300
 seed = 3
+# Paced (1 ms a bar) as a live feed: unpaced, every bar is stored before the
+# first order reaches paper, which fills at the next bar's open.
+realtime_factor = 60000.0
 [plugin.ema_cross]
 instrument = "SYN"
 fast = 5

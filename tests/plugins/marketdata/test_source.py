@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from contracts import (
     OrderSubmitted,
     Tick,
 )
-from kernel import ConfigError, Plugin, convert_config
+from kernel import ConfigError, MemoryBus, Plugin, PluginRunner, SimClock, convert_config
 from kernel.testing.harness import Harness
 from plugins.marketdata import (
     MarketData,
@@ -26,6 +27,7 @@ from plugins.marketdata import (
     read_bars,
     regime_switching,
 )
+from plugins.marketdata.source import WINDOW
 from plugins.paper import Paper
 from plugins.strategies import EmaCrossStrategy
 
@@ -121,3 +123,44 @@ async def test_lockstep_pipeline_fills_at_the_bar_after_the_signal() -> None:
         assert fill.client_order_id == order.client_order_id
         nxt = bars[index[order.causation] + 1]  # type: ignore[index]
         assert (fill.price, fill.causation) == (nxt.open, nxt.id)
+
+
+class WindowBus(MemoryBus):
+    """An in-process bus that, like ``NatsBus``, takes a window of events at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: list[int] = []
+
+    async def publish_many(self, events: Sequence[Event], *,
+                           headers: Mapping[str, str] | None = None) -> list[int]:
+        self.windows.append(len(events))
+        return [self.publish_nowait(e, headers=headers) for e in events]
+
+
+async def run_windowed(config: dict[str, Any]) -> tuple[list[Any], list[int]]:
+    bus = WindowBus()
+    host_cfg = convert_config(config, MarketDataConfig, prefix="plugin.marketdata")
+    runner = PluginRunner(MarketData, host_cfg, bus=bus, clock=SimClock(), tracing=False)
+    await runner.start(announce=False)
+    await runner.wait_source()
+    await bus.wait_idle()
+    await runner.stop(announce=False)
+    events = [d.event for d in bus.messages()]
+    await bus.close()
+    return events, bus.windows
+
+
+async def test_unpaced_source_publishes_in_windows_in_order() -> None:
+    events, windows = await run_windowed({"seed": 3, "bars": 600, "lockstep": False})
+    assert events == random_walk(3, 600)
+    assert windows == [WINDOW, WINDOW, 600 - 2 * WINDOW]
+
+
+async def test_paced_source_sends_what_is_due_together_and_keeps_content() -> None:
+    # 1m bars at 6e7x real time: 1 us apart, so after the first bar the next
+    # ones are due by the time it is acknowledged and go out together.
+    events, windows = await run_windowed({"seed": 5, "bars": 300, "realtime_factor": 6e7,
+                                             "lockstep": False})
+    assert events == random_walk(5, 300)
+    assert sum(windows) == 300 and max(windows) <= WINDOW and len(windows) < 300

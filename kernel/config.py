@@ -110,6 +110,9 @@ class KeelConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     #: restarted plugin rebuilds its state from the latest one, then replays
     #: only the inputs after it; replay can start from one too.
     snapshot_every: NonNegInt = 10_000
+    #: A snapshot whose state is larger is skipped with a warning (NATS refuses
+    #: messages over the server's max_payload, 1 MiB by default).
+    snapshot_max_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 960 * 1024
     #: Seconds a stopping plugin may take to finish its in-flight input.
     drain_timeout_s: PositiveFloat = 30.0
     #: A plugin's exclusive lease (one live instance per name) expires this many

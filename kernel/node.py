@@ -154,6 +154,7 @@ class Node:
                 trace_sample_ratio=config.telemetry.sample_ratio,
                 node=self.node_name,
                 snapshot_every=config.snapshot_every,
+                snapshot_max_bytes=config.snapshot_max_bytes,
                 max_outage_s=config.stream.max_outage_s,
                 lease_ttl_s=config.lease_ttl_s,
                 on_failure=self._plugin_failed,

@@ -74,6 +74,10 @@ __all__ = ["PluginRunner", "RunnerStats"]
 
 log = logging.getLogger("keel.runner")
 
+#: Snapshot state bytes kept under NATS's default max_payload (1 MiB) with room for
+#: the event's other fields and headers.
+SNAPSHOT_MAX_BYTES = 960 * 1024
+
 #: Last hex digit of a ``traceparent``'s flags with the sampled bit set.
 _SAMPLED_FLAG = frozenset("13579bdfBDF")
 
@@ -101,6 +105,7 @@ class PluginRunner(RunnerLifecycle):
         start_policy: str = "beginning",
         heartbeat_s: float = 0.0,
         trace_sample_ratio: float = 1.0,
+        snapshot_max_bytes: int = SNAPSHOT_MAX_BYTES,
     ) -> None:
         """``start_policy``: how it joins the log when started with ``recover`` (a
         node); ``heartbeat_s`` > 0: broadcast a heartbeat that often (live nodes).
@@ -122,6 +127,10 @@ class PluginRunner(RunnerLifecycle):
         self.consumer = consumer or self.name
         self.node = node
         self.snapshot_every = snapshot_every
+        #: A larger snapshot is skipped (logged): NATS refuses a message over its
+        #: max_payload (1 MiB by default), and a snapshot is only a shortcut for recovery.
+        self.snapshot_max_bytes = snapshot_max_bytes
+        self.snapshots_skipped = 0
         self.seed = seed
         self.max_outage_s = max_outage_s
         #: > 0: take the plugin's exclusive lease at start (on a bus that has leases).
@@ -500,6 +509,16 @@ class PluginRunner(RunnerLifecycle):
             return None
         state = self.plugin.snapshot()
         if state is None:
+            return None
+        if len(state) > self.snapshot_max_bytes:
+            self.snapshots_skipped += 1
+            if self.snapshots_skipped == 1 or self.snapshots_skipped % 100 == 0:
+                log.warning("%s: snapshot of %d bytes skipped (over snapshot_max_bytes = %d; "
+                            "%d skipped): a restart recovers from the last one logged and the "
+                            "inputs since. Make the plugin's state smaller or raise "
+                            "snapshot_max_bytes with the server's max_payload",
+                            self.name, len(state), self.snapshot_max_bytes,
+                            self.snapshots_skipped)
             return None
         return snapshot_event(self.ids, name=self.name, version=self.cls.version,
                               config_hash=self.config_hash, handled=self.stats.handled,

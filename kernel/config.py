@@ -167,7 +167,13 @@ def load_config(
     for var, key in _ENV.items():
         if var in env and env[var] != "":
             value = env[var]
-            raw[key] = int(value) if key == "seed" and value.lstrip("-").isdigit() else value
+            if key == "seed":
+                try:
+                    raw[key] = int(value)
+                except ValueError:
+                    raise ConfigError(key, f"${var} = {value!r} is not an integer") from None
+            else:
+                raw[key] = value
     source = source or "defaults"
     instruments = raw.get("instruments")
     if isinstance(instruments, Mapping):

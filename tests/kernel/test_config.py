@@ -77,3 +77,11 @@ def test_config_hash_is_stable_and_sensitive() -> None:
     a, b = KeelConfig(seed=1), KeelConfig(seed=2)
     assert config_hash(a) == config_hash(msgspec.structs.replace(a))
     assert config_hash(a) != config_hash(b)
+
+
+def test_a_bad_env_override_names_the_variable() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(env={"KEEL_SEED": "abc"})
+    assert info.value.key == "seed"
+    assert str(info.value) == "config key 'seed': $KEEL_SEED = 'abc' is not an integer"
+    assert load_config(env={"KEEL_SEED": "-3"}).seed == -3

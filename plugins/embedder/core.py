@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from contracts import Bar
 
-from .artifact import EmbeddingModel
+if TYPE_CHECKING:  # torch is imported when a model is loaded, not with the plugin:
+    from .artifact import EmbeddingModel  # every `keel` command loads every plugin
 
 __all__ = ["KIND_PREFIX", "EmbedderCore", "LoadedModel", "ModelLoadError"]
 
@@ -75,6 +76,8 @@ class EmbedderCore:
         if actual != card.weights_sha256:
             raise ModelLoadError(card.name, card.version, f"weights hash to {actual[:16]}..., "
                                  f"the card says {card.weights_sha256[:16]}...")
+        from .artifact import EmbeddingModel
+
         model = EmbeddingModel.from_bytes(weights)
         self.current = LoadedModel(card.name, card.version, actual, model)
         need = model.spec.lookback

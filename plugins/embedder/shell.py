@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
-
 from contracts import Bar, EmbeddingComputed, Event
 from kernel import Context, Plugin, Query
 
@@ -39,6 +37,8 @@ class Embedder(Plugin):
         self.latest: dict[str, EmbeddingComputed] = {}
         self._store: EmbeddingStore | None = None
         # Fixed thread count: a result must not depend on the machine's cores.
+        import torch  # here, not at import: every `keel` command imports every plugin
+
         torch.set_num_threads(cfg.threads)
 
     def subjects(self) -> Sequence[str]:

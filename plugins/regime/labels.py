@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 __all__ = [
     "TREND_Z",
@@ -76,6 +75,8 @@ def match_previous(
     for i in range(k):
         for j in range(k):
             cost[i, j] = symmetric_kl(prev_means[i], prev_covars[i], means[j], covars[j])
+    from scipy.optimize import linear_sum_assignment  # here: scipy takes ~1 s to import
+
     rows, cols = linear_sum_assignment(cost)
     order = [0] * k
     for i, j in zip(rows, cols, strict=True):

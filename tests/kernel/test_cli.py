@@ -305,3 +305,18 @@ def test_a_path_the_user_gave_that_cannot_be_written_is_one_line_and_exit_2(
     assert main(["replay", "dump", "--log-file", str(log), "--out", str(blocked)]) == 2
     err = capsys.readouterr().err
     assert err == f"keel: error: {blocked}: Not a directory\n", err
+
+
+def test_keel_commands_start_without_importing_torch_or_scipy() -> None:
+    """Every `keel` command loads every installed plugin to build its parser; torch
+    (about 3 s) and scipy (about 1 s) came with the embedder and regime plugins, so
+    `keel halt` in an emergency waited seconds before doing anything. They are
+    imported where a model is fitted or loaded."""
+    code = ("import sys; from kernel import PluginHost; from kernel.cli import build_parser; "
+            "host = PluginHost(); build_parser(host); host.projections(); "
+            "print(sorted(m for m in ('torch', 'scipy', 'hmmlearn', 'sklearn') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

@@ -1,6 +1,8 @@
 """Embedder and vector-store figures, each beside a baseline measured in the same run.
 
     .venv/bin/python -m benchmarks.intelligence [--sizes 100000,1000000] [--index hnsw,ivfflat]
+                                                [--probes 1,10] [--ef-search 40,100]
+                                                [--build-memory 4GB]
 
 * embedding throughput (windows/s, CPU, 1 torch thread): one window per call (as
   the live plugin runs) and batches of 512, beside the bare network forward on
@@ -25,6 +27,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import torch
 
@@ -76,7 +79,8 @@ def training_time() -> None:
               f"{r.train_windows:,} windows (batch 256, 1 thread)")
 
 
-async def knn(sizes: list[int], indexes: list[str], queries: int) -> None:
+async def knn(sizes: list[int], indexes: list[str], queries: int,
+              probes: list[int], ef_search: list[int], build_memory: str) -> None:
     series = walk(8000, seed=3)
     model = train([series], TrainOptions(epochs=1, window=32)).model
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,14 +97,15 @@ async def knn(sizes: list[int], indexes: list[str], queries: int) -> None:
                 truth = [set(np.argsort(-(unit @ (q / np.linalg.norm(q))))[:10].tolist())
                          for q in qs]
                 for index in indexes:
-                    await _one(pg.dsn("bench"), data, qs, truth, index)
+                    await _one(pg.dsn("bench"), data, qs, truth, index, probes, ef_search,
+                               build_memory)
         finally:
             await asyncio.to_thread(pg.stop)
 
 
 async def _one(url: str, data: np.ndarray, qs: np.ndarray, truth: list[set[int]],
-               index: str) -> None:
-    settings = StoreSettings(index=index)  # type: ignore[arg-type]
+               index: str, probes: list[int], ef_search: list[int], build_memory: str) -> None:
+    settings = StoreSettings(index=index, build_memory=build_memory)  # type: ignore[arg-type]
     store = await EmbeddingStore.connect(url, settings)
     try:
         async with store.pool.acquire() as conn:
@@ -126,37 +131,51 @@ async def _one(url: str, data: np.ndarray, qs: np.ndarray, truth: list[set[int]]
                         f"EXPLAIN (ANALYZE, FORMAT JSON) SELECT ts FROM {TABLE} ORDER BY "
                         f"embedding {settings.operator} $1 LIMIT 10", q)
                 exact_ms.append(json.loads(plan)[0]["Execution Time"])
-        for q in qs[:20]:  # warm the index
-            await store.nearest(q, model="m", model_version=1, k=10, before=len(data),
-                                instrument="SYN")
-        client, server, recall = [], [], []
-        for q, want in zip(qs, truth, strict=True):
-            t = time.perf_counter()
-            got = await store.nearest(q, model="m", model_version=1, k=10, before=len(data),
-                                      instrument="SYN")
-            client.append((time.perf_counter() - t) * 1e3)
-            recall.append(len({g.ts for g in got} & want) / 10)
-            async with store.pool.acquire() as conn, conn.transaction():
-                knob = (f"SET LOCAL hnsw.ef_search = {settings.ef_search}" if index == "hnsw"
-                        else f"SET LOCAL ivfflat.probes = {settings.probes}")
-                await conn.execute(knob)
-                plan = await conn.fetchval(
-                    f"EXPLAIN (ANALYZE, FORMAT JSON) SELECT ts FROM {TABLE} WHERE model = 'm' "
-                    f"AND model_version = 1 AND ts <= $2 AND instrument = 'SYN' ORDER BY "
-                    f"embedding {settings.operator} $1 LIMIT 10", q, len(data))
-            server.append(json.loads(plan)[0]["Execution Time"])
-        params = (f"m={settings.m} ef_construction={settings.ef_construction} "
-                  f"ef_search={settings.ef_search}" if index == "hnsw"
-                  else f"lists={settings.lists or max(10, len(data) // 1000)} "
-                  f"probes={settings.probes}")
-        print(f"  {index} ({params}): load {load:.1f} s, build {build:.1f} s, recall@10 "
-              f"{np.mean(recall):.3f}, client p50/p99 {np.percentile(client, 50):.2f}/"
-              f"{np.percentile(client, 99):.2f} ms, server p50/p99 "
-              f"{np.percentile(server, 50):.2f}/{np.percentile(server, 99):.2f} ms; "
-              f"baseline exact scan p50 {np.percentile(exact_ms, 50):.1f} ms "
-              f"({np.percentile(exact_ms, 50) / np.percentile(server, 50):.0f}x slower)")
+        knobs = (ef_search or [settings.ef_search]) if index == "hnsw" else (
+            probes or [settings.probes])
+        for knob_value in knobs:
+            await _measure(url, settings, index, knob_value, data, qs, truth, exact_ms,
+                           load, build)
     finally:
         await store.close()
+
+
+async def _measure(url: str, settings: StoreSettings, index: str, knob_value: int,
+                   data: np.ndarray, qs: np.ndarray, truth: list[set[int]],
+                   exact_ms: list[float], load: float, build: float) -> None:
+    """Recall@10 and latency at one query knob (HNSW ef_search, IVFFlat probes)."""
+    settings = msgspec.structs.replace(
+        settings, **({"ef_search": knob_value} if index == "hnsw" else {"probes": knob_value}))
+    store = await EmbeddingStore.connect(url, settings)  # the plugin's own query path
+    client, server, recall = [], [], []
+    for q in qs[:20]:  # warm the index
+        await store.nearest(q, model="m", model_version=1, k=10, before=len(data),
+                            instrument="SYN")
+    for q, want in zip(qs, truth, strict=True):
+        t = time.perf_counter()
+        got = await store.nearest(q, model="m", model_version=1, k=10, before=len(data),
+                                  instrument="SYN")
+        client.append((time.perf_counter() - t) * 1e3)
+        recall.append(len({g.ts for g in got} & want) / 10)
+        plan = await store.pool.fetchval(  # the same connection settings as nearest()
+            f"EXPLAIN (ANALYZE, FORMAT JSON) SELECT ts FROM {TABLE} WHERE model = 'm' "
+            f"AND model_version = 1 AND ts <= $2 AND instrument = 'SYN' ORDER BY "
+            f"embedding {settings.operator} $1 LIMIT 10", q, len(data))
+        server.append(json.loads(plan)[0]["Execution Time"])
+    await store.close()
+    params = (f"m={settings.m} ef_construction={settings.ef_construction} "
+              f"ef_search={knob_value}" if index == "hnsw"
+              else f"lists={settings.lists or max(10, len(data) // 1000)} probes={knob_value}")
+    print(f"  {index} ({params}): load {load:.1f} s, build {build:.1f} s, recall@10 "
+          f"{np.mean(recall):.3f}, client p50/p99 {np.percentile(client, 50):.2f}/"
+          f"{np.percentile(client, 99):.2f} ms, server p50/p99 "
+          f"{np.percentile(server, 50):.2f}/{np.percentile(server, 99):.2f} ms; "
+          f"baseline exact scan p50 {np.percentile(exact_ms, 50):.1f} ms "
+          f"({np.percentile(exact_ms, 50) / np.percentile(server, 50):.0f}x slower)")
+
+
+def _ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v]
 
 
 def main() -> None:
@@ -164,6 +183,12 @@ def main() -> None:
     p.add_argument("--sizes", default="100000", help="comma-separated vector counts")
     p.add_argument("--index", default="hnsw,ivfflat", help="comma-separated index kinds")
     p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--probes", default="", help="IVFFlat probes to measure, comma-separated "
+                   "(default: the store's setting)")
+    p.add_argument("--ef-search", default="", help="HNSW ef_search values, comma-separated "
+                   "(default: the store's setting)")
+    p.add_argument("--build-memory", default=StoreSettings().build_memory,
+                   help="maintenance_work_mem for the index build (e.g. 4GB for HNSW at 1M)")
     p.add_argument("--skip", default="", help="comma-separated: embed,train,knn")
     args = p.parse_args()
     skip = set(args.skip.split(","))
@@ -172,8 +197,8 @@ def main() -> None:
     if "train" not in skip:
         training_time()
     if "knn" not in skip:
-        asyncio.run(knn([int(s) for s in args.sizes.split(",")], args.index.split(","),
-                        args.queries))
+        asyncio.run(knn(_ints(args.sizes), args.index.split(","), args.queries,
+                        _ints(args.probes), _ints(args.ef_search), args.build_memory))
 
 
 if __name__ == "__main__":

@@ -71,9 +71,11 @@ class EmbeddingStore:
             await migrate(conn)
         finally:
             await conn.close()
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, init=_init)
+        settings = settings or StoreSettings()
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, init=_init,
+                                         server_settings=settings.query_settings)
         assert pool is not None
-        return cls(pool, settings or StoreSettings())
+        return cls(pool, settings)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -164,7 +166,7 @@ class EmbeddingStore:
                 return _INDEX
             async with conn.transaction():
                 await conn.execute(f"DROP INDEX IF EXISTS {_INDEX}")
-                await conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                await conn.execute(f"SET LOCAL maintenance_work_mem = '{s.build_memory}'")
                 await conn.execute(ddl)
             # Fresh statistics, or the planner may prefer a scan and sort to the index.
             await conn.execute(f"ANALYZE {TABLE}")
@@ -186,16 +188,7 @@ class EmbeddingStore:
                       before: int, instrument: str | None) -> list[Neighbour]:
         """The ``k`` states nearest to ``vector`` with ``ts <= before`` (one model version;
         one instrument unless None), nearest first."""
-        s = self.settings
-        op = s.operator
-        if s.index == "hnsw":
-            knobs = (f"SET LOCAL hnsw.ef_search = {int(s.ef_search)}; "
-                     "SET LOCAL hnsw.iterative_scan = relaxed_order")
-        elif s.index == "ivfflat":
-            knobs = (f"SET LOCAL ivfflat.probes = {int(s.probes)}; "
-                     "SET LOCAL ivfflat.iterative_scan = relaxed_order")
-        else:
-            knobs = ""
+        op = self.settings.operator
         # LIMIT is a literal and the instrument filter present or absent, never "$n IS
         # NULL OR ...": a generic prepared plan must still see an ordered index scan.
         where = "model = $2 AND model_version = $3 AND ts <= $4"
@@ -205,10 +198,7 @@ class EmbeddingStore:
             args.append(instrument)
         sql = (f"SELECT instrument, ts, close, forward_returns, embedding {op} $1 AS distance "
                f"FROM {TABLE} WHERE {where} ORDER BY embedding {op} $1 LIMIT {int(k)}")
-        async with self.pool.acquire() as conn, conn.transaction():
-            if knobs:
-                await conn.execute(knobs)
-            rows = await conn.fetch(sql, *args)
+        rows = await self.pool.fetch(sql, *args)  # knobs: the pool's query_settings
         out = [Neighbour(r["instrument"], r["ts"], float(r["distance"]), r["close"],
                          json.loads(r["forward_returns"])) for r in rows]
         # relaxed_order may return neighbours slightly out of order: sort exactly.

@@ -51,9 +51,7 @@ async def test_default_hnsw_recall_and_latency_at_100k(db_url: str) -> None:
 
 
 async def _execution_ms(store: EmbeddingStore, q: np.ndarray, s: StoreSettings) -> float:
-    async with store.pool.acquire() as conn, conn.transaction():
-        await conn.execute(f"SET LOCAL hnsw.ef_search = {s.ef_search}; "
-                           "SET LOCAL hnsw.iterative_scan = relaxed_order")
+    async with store.pool.acquire() as conn:  # the connection settings nearest() runs with
         plan = await conn.fetchval(
             f"EXPLAIN (ANALYZE, FORMAT JSON) SELECT ts FROM {TABLE} WHERE model = $2 AND "
             f"model_version = $3 AND ts <= $4 AND instrument = $5 ORDER BY embedding "
@@ -61,3 +59,24 @@ async def _execution_ms(store: EmbeddingStore, q: np.ndarray, s: StoreSettings) 
     doc = json.loads(plan) if isinstance(plan, str) else plan
     assert "_ann" in json.dumps(doc), f"the query did not use the ANN index: {doc}"
     return float(doc[0]["Execution Time"])
+
+
+async def test_the_query_knobs_are_every_pooled_connections_settings(db_url: str) -> None:
+    """nearest() is one round trip: pgvector's knobs are set per connection at connect,
+    and a vector query loading pgvector keeps them (not reset to pgvector's defaults)."""
+    for settings, want in ((StoreSettings(ef_search=57), {"hnsw.ef_search": "57"}),
+                           (StoreSettings(index="ivfflat", probes=3), {"ivfflat.probes": "3"})):
+        store = await EmbeddingStore.connect(db_url, settings)
+        try:
+            await store.nearest(np.ones(8, dtype=np.float32), model="none", model_version=1,
+                                k=1, before=0, instrument=None)
+            async with store.pool.acquire() as conn:
+                await conn.fetchval("SELECT '[1,2]'::vector <=> '[2,1]'::vector")
+                for name, value in {**want, _iterative_scan(settings): "relaxed_order"}.items():
+                    assert await conn.fetchval(f"SHOW {name}") == value
+        finally:
+            await store.close()
+
+
+def _iterative_scan(settings: StoreSettings) -> str:
+    return f"{settings.index}.iterative_scan"

@@ -10,6 +10,7 @@ as later bars arrive. The nearest-neighbour index (HNSW or IVFFlat) follows
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,6 +23,8 @@ from pgvector.asyncpg import register_vector
 from .horizons import Fill, Pending
 from .migrations import migrate
 from .settings import StoreSettings
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DIM", "TABLE", "EmbeddingStore", "Neighbour", "StoredState"]
 
@@ -54,6 +57,17 @@ class Neighbour:
 
 async def _init(conn: asyncpg.Connection) -> None:
     await register_vector(conn)
+
+
+def _build_notice(conn: object, message: asyncpg.PostgresLogMessage) -> None:
+    """pgvector's notices during an index build, above all "hnsw graph no longer fits
+    into maintenance_work_mem": the build goes on on disk, many times slower."""
+    text = str(message)
+    if "maintenance_work_mem" in text:
+        log.warning("%s: raise [plugin.embedder.store] build_memory (now the build "
+                    "continues on disk, many times slower)", text)
+    else:
+        log.info("index build: %s", text)
 
 
 class EmbeddingStore:
@@ -164,10 +178,14 @@ class EmbeddingStore:
                 "SELECT indexdef FROM pg_indexes WHERE indexname = $1", _INDEX)
             if current is not None and not rebuild and _same(current, ddl):
                 return _INDEX
-            async with conn.transaction():
-                await conn.execute(f"DROP INDEX IF EXISTS {_INDEX}")
-                await conn.execute(f"SET LOCAL maintenance_work_mem = '{s.build_memory}'")
-                await conn.execute(ddl)
+            conn.add_log_listener(_build_notice)
+            try:
+                async with conn.transaction():
+                    await conn.execute(f"DROP INDEX IF EXISTS {_INDEX}")
+                    await conn.execute(f"SET LOCAL maintenance_work_mem = '{s.build_memory}'")
+                    await conn.execute(ddl)
+            finally:
+                conn.remove_log_listener(_build_notice)
             # Fresh statistics, or the planner may prefer a scan and sort to the index.
             await conn.execute(f"ANALYZE {TABLE}")
         return _INDEX

@@ -129,12 +129,22 @@ def test_refuses_a_data_dir_in_use(make_server: MakeServer) -> None:
         make_server("shared").start()
 
 
-def test_start_timeout_stops_the_server(make_server: MakeServer) -> None:
-    server = make_server(start_timeout=0.0)
+def test_start_timeout_stops_the_server(make_server: MakeServer,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A server that never reports ready (a start timeout of 0 alone races a fast start).
+    started: list[int] = []
+
+    def never_ready(self: NatsServer, pid: int, offset: int, port: int) -> bool:
+        started.append(pid)
+        return False
+
+    monkeypatch.setattr(NatsServer, "_is_ready", never_ready)
+    server = make_server(start_timeout=0.3)
     with pytest.raises(ServerStartError, match="not ready") as caught:
         server.start()
     assert caught.value.exit_code is None
     assert not server.running
+    assert started and not psutil.pid_exists(started[0])
 
 
 def test_monitor_port_serves_health(make_server: MakeServer) -> None:

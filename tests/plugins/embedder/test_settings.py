@@ -3,13 +3,17 @@ index kind's searches run with."""
 
 from __future__ import annotations
 
+import logging
+from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pytest
 
 from kernel import ConfigError, convert_config
 from plugins.embedder.config import EmbedderConfig
 from plugins.embedder.settings import StoreSettings
+from plugins.embedder.store import EmbeddingStore
 
 
 def _conf(**store: Any) -> EmbedderConfig:
@@ -37,3 +41,19 @@ def test_query_settings_per_index_kind() -> None:
     assert StoreSettings(index="ivfflat", probes=3).query_settings == {
         "ivfflat.probes": "3", "ivfflat.iterative_scan": "relaxed_order"}
     assert StoreSettings(index="none").query_settings == {}
+
+
+async def test_an_index_build_past_build_memory_is_a_warning_naming_the_key(
+        db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    rng = np.random.default_rng(7)
+    data = rng.normal(size=(6000, 128)).astype(np.float32)  # the column is vector(128)
+    store = await EmbeddingStore.connect(db_url, StoreSettings(build_memory="1MB"))
+    try:
+        await store.copy_in(("SYN", "m", 1, i, i, Decimal(1), data[i], "{}", None, "e")
+                            for i in range(len(data)))
+        with caplog.at_level(logging.WARNING, logger="plugins.embedder.store"):
+            await store.ensure_index(rebuild=True)
+    finally:
+        await store.close()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("maintenance_work_mem" in m and "build_memory" in m for m in warned), warned

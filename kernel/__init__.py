@@ -15,6 +15,7 @@ from .control import Confirmation, NotConfirmedError, publish_confirmed
 from .errors import (
     BusClosedError,
     ConfigError,
+    ConfigFileError,
     KeelError,
     LeaseHeldError,
     PluginError,
@@ -55,6 +56,7 @@ __all__ = [
     "Clock",
     "Command",
     "ConfigError",
+    "ConfigFileError",
     "Confirmation",
     "Context",
     "Delivery",

@@ -266,10 +266,24 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
+#: File-system errors about a path: the user's to fix (exit 2, one line).
+_PATH_ERRORS = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+                PermissionError)
+
+
+def _path_problem(exc: OSError) -> str:
+    """``PATH: No such file or directory`` (or the library's own sentence when it
+    names no path, as pyarrow's do)."""
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``keel`` command; its exit status.
 
-    User errors (``KeelError``) print one line and exit 2; a reader that went
+    User errors (``KeelError``, and a missing, unwritable or wrong-kind path:
+    ``FileNotFoundError`` & co.) print one line and exit 2; a reader that went
     away (a broken pipe) ends quietly; anything else prints one line naming
     it (the traceback with ``--log-level DEBUG``) and exits 1.
     """
@@ -292,6 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141  # as a shell reports a process ended by SIGPIPE (128 + 13)
+    except _PATH_ERRORS as exc:  # a path the user gave: --out in a missing folder, ...
+        if debug:
+            raise
+        print(f"keel: error: {_path_problem(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:
         if debug:
             raise

@@ -19,7 +19,7 @@ import msgspec
 
 from contracts.numbers import NumberCheck, number_check, raw_number_problem
 
-from .errors import ConfigError
+from .errors import ConfigError, ConfigFileError
 from .instruments import InstrumentSpec
 from .streams import NonNegInt, PositiveFloat, PositiveInt, StreamSettings
 
@@ -155,20 +155,33 @@ def load_config(
     source = ""
     raw: dict[str, Any] = {}
     chosen = path or env.get("KEEL_CONFIG")
+    # Who named the file, for the error: the caller (``--config``) or the env.
+    named_by = "--config" if path else "$KEEL_CONFIG"
     if chosen is None and Path("keel.toml").exists():
-        chosen = "keel.toml"
+        chosen, named_by = "keel.toml", ""
     if chosen is not None:
         source = str(chosen)
+        by = f" (named by {named_by})" if named_by else ""
         try:
             raw = tomllib.loads(Path(chosen).read_text())
         except FileNotFoundError:
-            raise ConfigError("KEEL_CONFIG", f"file {source} does not exist") from None
+            raise ConfigFileError(source, f"does not exist{by}") from None
+        except IsADirectoryError:
+            raise ConfigFileError(source, f"is a directory, not a TOML file{by}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigFileError(source, f"is not UTF-8 text ({exc.reason})") from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("<file>", f"not valid TOML: {exc}", source) from None
+            raise ConfigFileError(source, f"not valid TOML: {exc}") from None
     for var, key in _ENV.items():
         if var in env and env[var] != "":
             value = env[var]
-            raw[key] = int(value) if key == "seed" and value.lstrip("-").isdigit() else value
+            if key == "seed":
+                try:
+                    raw[key] = int(value)
+                except ValueError:
+                    raise ConfigError(key, f"${var} = {value!r} is not an integer") from None
+            else:
+                raw[key] = value
     source = source or "defaults"
     instruments = raw.get("instruments")
     if isinstance(instruments, Mapping):

@@ -144,6 +144,10 @@ async def run_demo(config: KeelConfig, *, bars: int = 1000, keep_running: bool =
             await node.stop("demo finished" if not interrupted else "interrupted")
             if not (keep_running and not interrupted):
                 count, summary["logged"] = await _dump(bus, log_path)
+            else:  # again, with what was done live and the notary's seal of every stop
+                kept, _ = await _dump(bus, log_path)
+                print(f"keel demo: the whole log, {kept} events, in {log_path} "
+                      f"(keel replay verify --strict --log-file {log_path})", flush=True)
         finally:
             await bus.close()
     if not keep_running or interrupted:

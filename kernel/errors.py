@@ -29,6 +29,19 @@ class ConfigError(KeelError):
         self.source = source
 
 
+class ConfigFileError(ConfigError):
+    """The configuration file itself cannot be read (missing, not UTF-8, not TOML).
+
+    ``key`` is ``"<file>"``; ``source`` is the file's path.
+    """
+
+    def __init__(self, source: str, problem: str) -> None:
+        KeelError.__init__(self, f"config file {source}: {problem}")
+        self.key = "<file>"
+        self.problem = problem
+        self.source = source
+
+
 class PluginError(KeelError):
     """A plugin could not be found, loaded, configured or started."""
 

@@ -117,7 +117,11 @@ class LogReader:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         with self.path.open("rb") as f:
-            body = self._read_frame(f, 0)
+            try:
+                body = self._read_frame(f, 0)
+            except LogFileError as exc:  # e.g. a CSV or README: no keel-log header
+                raise LogFileError(str(self.path), "not a keel log (it does not start with "
+                                   f"a keel-log header: {exc.problem})") from None
         if body is None:
             raise LogFileError(str(self.path), "empty file: not a keel log")
         try:

@@ -52,13 +52,27 @@ async def embedded_servers(
             nats_url=config.nats_url or running.get("nats_url") or "",
             database_url=config.database_url or running.get("database_url") or "",
         )
-        need_pg = False
+        need_pg = postgres and not config.database_url
     if not (need_nats or need_pg):
         yield config
         return
     from .embedded import EmbeddedServers
 
     check_data_dir(config, create=True)
+    if running is not None:
+        # The running servers (``keel demo --keep``, ``keel servers`` with a NATS
+        # URL configured) have no database: start one for this command only, and
+        # leave their servers.json alone.
+        pg = EmbeddedServers(config.data_dir, nats=False, postgres=True,
+                             sync_always=config.stream.sync_always)
+        await asyncio.to_thread(pg.start)
+        if on_started is not None:
+            on_started(pg)
+        try:
+            yield msgspec.structs.replace(config, database_url=pg.postgres_url or "")
+        finally:
+            await asyncio.to_thread(pg.stop)
+        return
     servers = EmbeddedServers(config.data_dir, nats=need_nats, postgres=need_pg,
                               sync_always=config.stream.sync_always)
     await asyncio.to_thread(servers.start)

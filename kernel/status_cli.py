@@ -11,8 +11,9 @@ check can act on it), 2 when the bus cannot be reached.
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from .config import KeelConfig
@@ -20,7 +21,7 @@ from .heartbeats import HeartbeatMonitor, PluginStatus, assess, read_lifecycle
 from .host import PluginHost
 from .node import open_bus
 
-__all__ = ["format_status", "gather_status", "status"]
+__all__ = ["flag_unknown_names", "format_status", "gather_status", "status"]
 
 
 async def gather_status(config: KeelConfig, names: Sequence[str] = (), *, wait_s: float = 3.0,
@@ -28,7 +29,8 @@ async def gather_status(config: KeelConfig, names: Sequence[str] = (), *, wait_s
     """The verdict of every plugin that is expected (``names``, else ``plugins`` in the
     config), running, or known to the log."""
     expected = list(names) or list(config.plugins)
-    known = sorted(set(PluginHost().names()) | set(expected))
+    installed = set(PluginHost().names())
+    known = sorted(installed | set(expected))
     async with open_bus(config, name="keel-status") as bus:
         monitor = HeartbeatMonitor(bus)
         await monitor.start()
@@ -40,7 +42,21 @@ async def gather_status(config: KeelConfig, names: Sequence[str] = (), *, wait_s
             beats = monitor.fresh()
         finally:
             await monitor.stop()
-    return assess(beats, lifecycle, expected=expected, stall_after_s=stall_after_s)
+    return flag_unknown_names(
+        assess(beats, lifecycle, expected=expected, stall_after_s=stall_after_s), installed)
+
+
+def flag_unknown_names(rows: Sequence[PluginStatus], installed: Collection[str]
+                       ) -> list[PluginStatus]:
+    """Say so where a plugin that never started is not installed here either (a typo:
+    ``keel status riskk``), with the closest installed name. It stays unhealthy: a
+    plugin of another machine's packages may be expected here too."""
+    for row in rows:
+        if row.status == "never started" and row.plugin not in installed:
+            near = difflib.get_close_matches(row.plugin, sorted(installed), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            row.detail += f"; no plugin of this name is installed here{hint}"
+    return list(rows)
 
 
 def _cell(v: Any) -> str:

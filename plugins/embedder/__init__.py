@@ -1,21 +1,18 @@
-"""Market-state embeddings: a TCN/VAE embedder, the pgvector store and analog search."""
+"""Market-state embeddings: a TCN/VAE embedder, the pgvector store and analog search.
 
-from typing import TYPE_CHECKING, Any
+torch is imported only when a model is built or loaded (``EmbeddingModel``,
+``plugins.embedder.artifact``): every ``keel`` command loads every plugin, and
+``keel halt`` must not wait seconds for torch.
+"""
 
-if TYPE_CHECKING:
-    from .artifact import EmbeddingModel
-    from .shell import Embedder
+from typing import Any
+
+from .shell import Embedder
 
 __all__ = ["Embedder", "EmbeddingModel"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: importing torch takes over a second, and every process that discovers
-    # plugins (keel backtest, keel run) imports this package without running it.
-    if name == "Embedder":
-        from .shell import Embedder
-
-        return Embedder
     if name == "EmbeddingModel":
         from .artifact import EmbeddingModel
 

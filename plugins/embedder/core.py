@@ -18,9 +18,8 @@ import numpy as np
 
 from contracts import Bar
 
-if TYPE_CHECKING:
-    from .artifact import EmbeddingModel
-
+if TYPE_CHECKING:  # torch is imported when a model is loaded, not with the plugin:
+    from .artifact import EmbeddingModel  # every `keel` command loads every plugin
 
 __all__ = ["KIND_PREFIX", "EmbedderCore", "LoadedModel", "ModelLoadError"]
 
@@ -77,7 +76,7 @@ class EmbedderCore:
         if actual != card.weights_sha256:
             raise ModelLoadError(card.name, card.version, f"weights hash to {actual[:16]}..., "
                                  f"the card says {card.weights_sha256[:16]}...")
-        from .artifact import EmbeddingModel  # torch: loaded with the first model
+        from .artifact import EmbeddingModel
 
         model = EmbeddingModel.from_bytes(weights)
         self.current = LoadedModel(card.name, card.version, actual, model)

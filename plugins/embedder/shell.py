@@ -37,7 +37,7 @@ class Embedder(Plugin):
         self.latest: dict[str, EmbeddingComputed] = {}
         self._store: EmbeddingStore | None = None
         # Fixed thread count: a result must not depend on the machine's cores.
-        import torch  # here, not at import: plugin discovery need not load torch
+        import torch  # here, not at import: every `keel` command imports every plugin
 
         torch.set_num_threads(cfg.threads)
 

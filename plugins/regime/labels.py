@@ -75,7 +75,7 @@ def match_previous(
     for i in range(k):
         for j in range(k):
             cost[i, j] = symmetric_kl(prev_means[i], prev_covars[i], means[j], covars[j])
-    from scipy.optimize import linear_sum_assignment  # here: scipy takes 0.5 s to import
+    from scipy.optimize import linear_sum_assignment  # here: scipy takes ~1 s to import
 
     rows, cols = linear_sum_assignment(cost)
     order = [0] * k

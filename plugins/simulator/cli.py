@@ -228,6 +228,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     kwargs = backtest_kwargs(args)
+    if args.log:  # its folder now, as --report's: not after the run, losing it
+        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
     bars = load_cli_data(args, config)
     update, close = progress_bar(len(bars), f"backtest {args.strategy}")
     try:

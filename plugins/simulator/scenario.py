@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -197,9 +197,20 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     if result.paths:
         print(f"== monte carlo: {len(result.paths)} paths, seed {result.seed}, "
               f"block {result.block}")
-        cols = ["metric", "mean", "std", "p5", "p25", "p50", "p75", "p95"]
-        print("  ".join(f"{c:>12}" for c in cols))
-        for row in result.distribution:
-            print("  ".join(f"{row.get(c, ''):>12.6g}" if isinstance(row.get(c), float)
-                            else f"{row.get(c, '')!s:>12}" for c in cols))
+        print(format_distribution(result.distribution))
     return 0
+
+
+def format_distribution(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The Monte Carlo table: one line per metric (named left, widest name first
+    fitting), its mean, std and percentiles right-aligned (6 significant digits)."""
+    cols = ["mean", "std", "p5", "p25", "p50", "p75", "p95"]
+    width = max([len("metric"), *(len(str(r.get("metric", ""))) for r in rows)])
+
+    def cell(v: Any) -> str:
+        return f"{v:>12.6g}" if isinstance(v, float) else f"{'' if v is None else v!s:>12}"
+
+    lines = ["  ".join([f"{'metric':<{width}}", *(f"{c:>12}" for c in cols)])]
+    lines += ["  ".join([f"{r.get('metric', '')!s:<{width}}", *(cell(r.get(c)) for c in cols)])
+              for r in rows]
+    return "\n".join(lines)

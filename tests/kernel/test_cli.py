@@ -287,3 +287,39 @@ def test_keel_servers_says_when_its_nats_server_died(env: dict[str, str], tmp_pa
     # Nothing advertises it: a command needing the bus says there is none.
     out = keel(env, "status")
     assert out.returncode == 2 and "keel servers" in out.stderr
+
+
+def test_a_path_the_user_gave_that_cannot_be_written_is_one_line_and_exit_2(
+        tmp_path: Path, capsys: Any) -> None:
+    """`keel audit export --out missing/dir/log.parquet` said `FileNotFoundError: ...
+    (the traceback: --log-level DEBUG)` and exit 1, as for a bug."""
+    from kernel.cli import main
+    from kernel.logfile import LogWriter
+
+    log = tmp_path / "run.keellog"
+    with LogWriter(log, source="test"):
+        pass
+    out = tmp_path / "missing" / "dir" / "log.parquet"
+    assert main(["audit", "export", "--out", str(out), "--log-file", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("keel: error: ") and str(out) in err, err
+    assert "FileNotFoundError" not in err and "traceback" not in err and err.count("\n") == 1
+    blocked = tmp_path / "run.keellog" / "copy.keellog"  # a file where a folder should be
+    assert main(["replay", "dump", "--log-file", str(log), "--out", str(blocked)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"keel: error: {blocked}: Not a directory\n", err
+
+
+def test_keel_commands_start_without_importing_torch_or_scipy() -> None:
+    """Every `keel` command loads every installed plugin to build its parser; torch
+    (about 3 s) and scipy (about 1 s) came with the embedder and regime plugins, so
+    `keel halt` in an emergency waited seconds before doing anything. They are
+    imported where a model is fitted or loaded."""
+    code = ("import sys; from kernel import PluginHost; from kernel.cli import build_parser; "
+            "host = PluginHost(); build_parser(host); host.projections(); "
+            "print(sorted(m for m in ('torch', 'scipy', 'hmmlearn', 'sklearn') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

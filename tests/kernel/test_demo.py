@@ -74,9 +74,21 @@ def test_demo_keep_leaves_it_running_for_the_operator_commands(tmp_path: Path) -
         assert '"fills"' in pf.stdout
         tail = keel("tail", "keel.md.bar.>", "--from-seq", "1", "--limit", "3", env=env)
         assert tail.returncode == 0 and len(tail.stdout.splitlines()) == 3
+        halt = keel("halt", "--reason", "kept demo", env=env)
+        assert halt.returncode == 0, halt.stderr
     finally:
         demo.send_signal(signal.SIGINT)
         out, err = demo.communicate(timeout=60)
     assert demo.returncode == 0, err
     assert "keel demo: stopping" in out
     assert not (tmp_path / "keel" / "servers.json").exists()
+    # The log file on disk is the whole run: what the operator did live is in it, and
+    # the notary's seals cover every event up to its own stop.
+    log = tmp_path / "keel" / "demo" / "demo.keellog"
+    assert "keel demo: the whole log, " in out and str(log) in out, out
+    from kernel.logfile import read_log
+
+    subjects = [r.subject for r in read_log(log)]
+    assert "keel.ctl.halt" in subjects, sorted(set(subjects))
+    verify = keel("replay", "verify", "--strict", "--log-file", str(log), env=env)
+    assert verify.returncode == 0, verify.stdout + verify.stderr

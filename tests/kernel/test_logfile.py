@@ -31,3 +31,15 @@ def test_not_a_log(tmp_path: Path) -> None:
     path.write_bytes(b"hello world")
     with pytest.raises(LogFileError):
         LogReader(path)
+
+
+def test_a_text_file_is_named_not_a_keel_log(tmp_path: Path) -> None:
+    """`keel replay verify --log-file README.md` said 'truncated frame (52502 of
+    589327205 bytes)': the first four bytes of text read as a frame length."""
+    path = tmp_path / "bars.csv"
+    path.write_text("Date,Open,High,Low,Close\n2022-01-03,1,2,0.5,1.5\n")
+    with pytest.raises(LogFileError) as info:
+        LogReader(path)
+    assert str(info.value).startswith(
+        f"{path}: not a keel log (it does not start with a keel-log header: truncated frame")
+    assert info.value.offset is None

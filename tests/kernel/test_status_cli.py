@@ -114,3 +114,22 @@ def test_a_killed_plugin_process_is_crashed(fresh_nats: Any, tmp_path: Path) -> 
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_a_typo_in_a_plugin_name_is_flagged_with_the_closest_installed_name() -> None:
+    from kernel.heartbeats import PluginStatus
+    from kernel.status_cli import flag_unknown_names
+
+    rows = [PluginStatus("riskk", "never started", False, "no PluginStarted in the log",
+                         expected=True),
+            PluginStatus("portfolio", "never started", False, "no PluginStarted in the log",
+                         expected=True),
+            PluginStatus("zzz", "never started", False, "no PluginStarted in the log",
+                         expected=True)]
+    out = flag_unknown_names(rows, {"risk", "portfolio"})
+    assert out[0].detail == ("no PluginStarted in the log; no plugin of this name is "
+                             "installed here; did you mean 'risk'?")
+    assert out[1].detail == "no PluginStarted in the log"  # installed: no hint
+    assert out[2].detail.endswith("no plugin of this name is installed here")
+    assert not any(r.healthy for r in out)
+    assert "UNHEALTHY: riskk, portfolio, zzz" in format_status(out)

@@ -156,6 +156,23 @@ def test_cli_log_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert read_log(log)
 
 
+def test_cli_log_in_a_new_folder_is_written(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """--log in a folder that does not exist yet: made, as --report's (it failed after
+    the run, losing it, with FileNotFoundError)."""
+    log = tmp_path / "runs" / "today" / "bt.keellog"
+    assert main(["backtest", "--data", str(BARS), "--strategy", "ema_cross", "--json",
+                 "--log", str(log)]) == 0
+    assert read_log(log)
+    capsys.readouterr()
+    blocked = tmp_path / "runs" / "today" / "bt.keellog" / "again.keellog"
+    assert main(["backtest", "--data", str(BARS), "--strategy", "ema_cross", "--json",
+                 "--log", str(blocked)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"keel: error: {blocked.parent}: File exists\n", captured.err
+    assert captured.out == ""  # refused before the run
+
+
 def test_backtest_log_replay_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A backtest's event log is audited and replay-verified like a live run."""
     log = tmp_path / "bt.log"

@@ -93,3 +93,19 @@ def test_scenario_keeps_curves_for_the_fan_and_overlay(bars) -> None:  # type: i
     assert result.shocked_curve.close[-1] == pytest.approx(result.base_curve.close[-1] * 0.9,
                                                            rel=1e-4)
     assert "per_instrument" not in result.paths[0]
+
+
+def test_the_monte_carlo_table_keeps_its_columns_aligned() -> None:
+    from plugins.simulator.scenario import format_distribution
+
+    rows = [{"metric": "return_pct", "mean": 7.07412, "std": 31.6582, "p5": -36.8979,
+             "p25": -16.8858, "p50": 9.71206, "p75": 22.7075, "p95": 60.5194},
+            {"metric": "max_drawdown_pct", "mean": 32.0915, "std": 9.32175, "p5": 19.161,
+             "p25": 25.0889, "p50": 29.7202, "p75": 39.427, "p95": 44.767},
+            {"metric": "fills", "mean": 17.0, "std": 3.48173, "p5": 11, "p25": 15,
+             "p50": 17, "p75": 19, "p95": 22}]
+    lines = format_distribution(rows).splitlines()
+    assert len({len(line) for line in lines}) == 1, lines  # one width: columns line up
+    assert lines[0].split() == ["metric", "mean", "std", "p5", "p25", "p50", "p75", "p95"]
+    assert lines[2].startswith("max_drawdown_pct  ") and lines[2].split()[1] == "32.0915"
+    assert lines[3].split() == ["fills", "17", "3.48173", "11", "15", "17", "19", "22"]

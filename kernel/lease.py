@@ -143,7 +143,8 @@ async def acquire_lease(nc: Client, name: str, holder: str, *, ttl_s: float,
         try:
             entry = await kv.get(name)
         except KeyNotFoundError:
-            continue  # expired or released just now: try again
+            await asyncio.sleep(min(0.05, ttl / 50))  # expired or released just now: again
+            continue
         held_by, _ = _holder_of(entry.value)
         revision, now = int(entry.revision or 0), time.monotonic()
         if first is None:

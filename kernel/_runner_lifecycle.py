@@ -18,7 +18,7 @@ from contracts import Event, encode, health_subject, query_subject
 from ._runner_parts import Lease, RunnerStats, json_responder, started_event, stopped_event
 from .bus import Bus, DeliverPolicy, Delivery, Subscription
 from .clock import Clock
-from .errors import PluginFailedError, PublishError
+from .errors import KeelError, PluginFailedError, PublishError
 from .ids import IdSource
 from .plugin import Context, Plugin
 from .recovery import latest_snapshot
@@ -198,6 +198,8 @@ class RunnerLifecycle:
             raise
         except PluginFailedError:
             pass  # already failed (and reported) by the runner
+        except KeelError as exc:  # a deliberate error (a missing secret, a bad file): its words
+            self.fail(f"source loop: {exc}")
         except Exception as exc:
             log.exception("%s: source loop failed", self.name)
             self.fail(f"source loop: {type(exc).__name__}: {exc}")

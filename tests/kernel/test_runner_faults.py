@@ -13,7 +13,7 @@ import pytest
 from contracts import Bar, DeadLetter, Event, OrderRequested, Side, encode
 from kernel import MemoryBus, NoConfig, Plugin, PluginRunner, SimClock
 from kernel.bus import Delivery
-from kernel.errors import PluginFailedError, PublishError
+from kernel.errors import ConfigError, PluginFailedError, PublishError
 
 
 def bar(i: int) -> Bar:
@@ -185,3 +185,21 @@ async def test_a_source_loop_that_raises_fails_the_plugin() -> None:
                      on_failure=lambda _, why: failed.append(why))
     await r._run_source()
     assert r.stats.state == "failed" and "feed connection refused" in failed[0]
+
+
+async def test_a_keel_error_in_a_source_loop_is_one_line_not_a_traceback(
+        caplog: pytest.LogCaptureFixture) -> None:
+    class NoSecret(Plugin):
+        name = "nosecret"
+
+        async def run(self) -> None:
+            raise ConfigError("gateway.jwt_secret", "set $KEEL_JWT_SECRET")
+
+    failed: list[str] = []
+    r = PluginRunner(NoSecret, NoConfig(), bus=MemoryBus(), clock=SimClock(), tracing=False,
+                     on_failure=lambda _, why: failed.append(why))
+    await r._run_source()
+    assert r.stats.state == "failed"
+    assert failed == [f"source loop: {ConfigError('gateway.jwt_secret', 'set $KEEL_JWT_SECRET')}"]
+    assert "KEEL_JWT_SECRET" in failed[0]
+    assert all(rec.exc_info is None for rec in caplog.records)

@@ -100,16 +100,16 @@ def measure_calendar(open_ts: npt.NDArray[np.int64], interval_ns: int, *,
         sessions = 5 * 365.25 / 7
         bpy = sessions * per_session
         basis = (f"weekday 24-hour sessions only, {span_days} days of data: 5 sessions a week "
-                 f"x {per_session:g} bars a session")
+                 f"x {_bars(per_session)} a session")
     elif not weekend and span_days < 365:
         sessions = float(WEEKDAY_SESSIONS)
         bpy = sessions * per_session
         basis = (f"weekday sessions only, {span_days} days of data: {WEEKDAY_SESSIONS} sessions "
-                 f"a year by convention x {per_session:g} bars a session")
+                 f"a year by convention x {_bars(per_session)} a session")
     else:
         sessions = session_days.size * 365.25 / span_days
         bpy = n * 365.25 / span_days
-        basis = (f"measured: {session_days.size:,} sessions of {per_session:g} bars over "
+        basis = (f"measured: {session_days.size:,} sessions of {_bars(per_session)} over "
                  f"{span_days:,} days, {sessions:.1f} sessions a year")
     return Calendar(interval_ns, interval_basis, bpy, sessions, per_session, basis, zone)
 
@@ -134,3 +134,7 @@ def runs(ordered: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDA
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     counts = np.diff(np.r_[starts, ordered.size])
     return ordered[starts], counts.astype(np.int64)
+
+
+def _bars(n: float) -> str:
+    return f"{n:g} bar" if n == 1 else f"{n:g} bars"

@@ -301,7 +301,9 @@ def _convert(src: Source, name: str | None, zone: tzinfo | None, zone_name: str,
         if iv is None:
             found = infer_interval(ts)
             if found is None:
-                raise BarDataError(src.file, int(rows[0]) + 1 if len(rows) else None,
+                if not len(rows):
+                    raise BarDataError(src.file, None, "no data rows (a header only)")
+                raise BarDataError(src.file, int(rows[0]) + 1,
                                    "the bar interval cannot be inferred from a single row: "
                                    "state it (--interval 1m / interval = \"1m\")")
             iv = found[0]

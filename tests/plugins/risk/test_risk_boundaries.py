@@ -3,7 +3,6 @@ and every code risk emits, with its limit and value, surviving the codec."""
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal as D
 from typing import Any
 
@@ -16,7 +15,6 @@ from contracts import (
     OrderAccepted,
     OrderFilled,
     OrderRejected,
-    OrderRequested,
     OrderType,
     PortfolioSnapshot,
     RiskBreach,
@@ -28,26 +26,8 @@ from contracts import (
 from kernel import convert_config
 from plugins.risk import DAY_NS, Code, RiskConfig, RiskEngine
 
-_ids = itertools.count()
-SEC = 1_000_000_000
-BUY, SELL = Side.BUY, Side.SELL
-
-
-class Maker:
-    def __call__(self, cls: type, /, **fields: Any) -> Any:
-        return cls(id=f"risk-{next(_ids)}", ts=0, producer="risk", **fields)
-
-
-def engine(**cfg: Any) -> RiskEngine:
-    return RiskEngine(convert_config(cfg, RiskConfig, prefix="plugin.risk"), Maker())
-
-
-def order(side: Side = BUY, qty: str = "1", instrument: str = "A", ref: str | None = "100",
-          ts: int = 1, account: str = "default", **kw: Any) -> OrderRequested:
-    kw.setdefault("client_order_id", f"c{next(_ids)}")
-    return OrderRequested(id=f"t-{next(_ids)}", ts=ts, producer="test", account=account,
-                          instrument=instrument, side=side, qty=D(qty),
-                          ref_price=None if ref is None else D(ref), **kw)
+from .builders import BUY, SEC, SELL, Maker, engine, order
+from .builders import ids as _ids
 
 
 def fill(side: Side, qty: str, price: str, instrument: str = "A", account: str = "default",

@@ -3,7 +3,6 @@ each limit exactly at its edge, on both sides, with several instruments."""
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal as D
 from typing import Any
 
@@ -30,18 +29,8 @@ from kernel import ConfigError, convert_config
 from kernel.testing.harness import Harness
 from plugins.risk import RiskConfig, RiskEngine, RiskPlugin, equity
 
-_ids = itertools.count()
-SEC = 1_000_000_000
-BUY, SELL = Side.BUY, Side.SELL
-
-
-class Maker:
-    def __call__(self, cls: type, /, **fields: Any) -> Any:
-        return cls(id=f"risk-{next(_ids)}", ts=0, producer="risk", **fields)
-
-
-def engine(**cfg: Any) -> RiskEngine:
-    return RiskEngine(convert_config(cfg, RiskConfig, prefix="plugin.risk"), Maker())
+from .builders import BUY, SEC, SELL, engine
+from .builders import ids as _ids
 
 
 def order(side: Side = BUY, qty: str = "1", ref: str | None = "100", instrument: str = "A",

@@ -81,20 +81,22 @@ async def test_a_runner_takes_the_lease_and_a_duplicate_runner_refuses_to_start(
 
 
 async def test_a_holder_whose_lease_was_taken_over_is_told(fresh_nats: NatsServer) -> None:
-    import nats
+    # Bounded: a hang (seen once under heavy load) fails here with the line it waited on.
+    async with asyncio.timeout(60):
+        import nats
 
-    lost: list[str] = []
-    nc = await nats.connect(fresh_nats.url)
-    a = await acquire_lease(nc, "exec", "host-a:1", ttl_s=TTL, on_lost=lost.append)
-    # Someone deletes it and another instance takes it (as after a long partition).
-    kv = await nc.jetstream().key_value("KEEL_LEASES")
-    await kv.purge("exec")
-    b = await acquire_lease(nc, "exec", "host-b:2", ttl_s=TTL, on_lost=lambda h: None)
-    for _ in range(40):
-        if lost:
-            break
-        await asyncio.sleep(0.1)
-    assert lost == ["host-b:2"]
-    await b.release()
-    await a.release()
-    await nc.close()
+        lost: list[str] = []
+        nc = await nats.connect(fresh_nats.url)
+        a = await acquire_lease(nc, "exec", "host-a:1", ttl_s=TTL, on_lost=lost.append)
+        # Someone deletes it and another instance takes it (as after a long partition).
+        kv = await nc.jetstream().key_value("KEEL_LEASES")
+        await kv.purge("exec")
+        b = await acquire_lease(nc, "exec", "host-b:2", ttl_s=TTL, on_lost=lambda h: None)
+        for _ in range(40):
+            if lost:
+                break
+            await asyncio.sleep(0.1)
+        assert lost == ["host-b:2"]
+        await b.release()
+        await a.release()
+        await nc.close()

@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
-from typing import Any
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import api
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import (
+    APIError,
+    NoStreamResponseError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
 from nats.js.manager import JetStreamManager
 
 from .bus import DeliverPolicy
 from .errors import ConfigError
 from .streams import StreamSettings
+
+log = logging.getLogger("keel.bus")
+T = TypeVar("T")
+
+#: JetStream not answering yet: a cluster electing its leaders (after a restart, a
+#: partition), or a server still starting.
+NOT_READY = (NoStreamResponseError, NoRespondersError, NatsTimeoutError, ServiceUnavailableError)
+
+
+async def when_ready(call: Callable[[], Awaitable[T]], what: str, wait_s: float = 60.0) -> T:
+    """``call()``, retried with backoff while JetStream does not answer, for up to
+    ``wait_s`` seconds; then the last error is raised."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.1
+    while True:
+        try:
+            return await call()
+        except NOT_READY as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s: JetStream not ready (%s: a cluster electing, a server starting, or "
+                        "one without JetStream); retrying for up to %gs", what,
+                        type(exc).__name__, wait_s)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 __all__ = ["consumer_name", "ensure_consumer", "ensure_stream", "filters_of", "normalize_filters"]
 

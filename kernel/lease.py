@@ -34,6 +34,7 @@ from nats.aio.client import Client
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from ._nats_admin import when_ready
 from .errors import LeaseHeldError
 
 __all__ = ["BUCKET", "KvLease", "acquire_lease"]
@@ -122,11 +123,21 @@ class KvLease:
 
 
 async def acquire_lease(nc: Client, name: str, holder: str, *, ttl_s: float,
-                        on_lost: Callable[[str], None], replicas: int = 1) -> KvLease:
+                        on_lost: Callable[[str], None], replicas: int = 1,
+                        ready_wait_s: float = 60.0) -> KvLease:
     """Take ``name``'s exclusive lease for ``holder`` (see the module docstring).
 
-    Raises ``LeaseHeldError`` naming the live holder.
+    While JetStream does not answer (a cluster electing leaders, a server still
+    starting) it retries for up to ``ready_wait_s`` seconds, then raises the last
+    error. Raises ``LeaseHeldError`` naming the live holder.
     """
+    return await when_ready(
+        lambda: _acquire(nc, name, holder, ttl_s=ttl_s, on_lost=on_lost, replicas=replicas),
+        f"plugin {name}: its lease", ready_wait_s)
+
+
+async def _acquire(nc: Client, name: str, holder: str, *, ttl_s: float,
+                   on_lost: Callable[[str], None], replicas: int) -> KvLease:
     kv = await _bucket(nc, ttl_s, replicas)
     status = await kv.status()
     ttl = float(status.ttl or ttl_s) or ttl_s

@@ -26,7 +26,13 @@ from nats.nuid import NUID
 
 from contracts import Event, encode
 
-from ._nats_admin import consumer_name, ensure_consumer, ensure_stream, normalize_filters
+from ._nats_admin import (
+    consumer_name,
+    ensure_consumer,
+    ensure_stream,
+    normalize_filters,
+    when_ready,
+)
 from ._nats_consumer import PullConsumer
 from ._nats_health import ConnectionHealth
 from ._nats_publisher import AckPublisher, with_msg_id
@@ -144,7 +150,7 @@ class NatsBus:
         nc.options["max_reconnect_attempts"] = max_reconnect_attempts
         bus = cls(nc, health, settings, batch=batch, retry_backoff=retry_backoff)
         try:
-            await ensure_stream(bus._jsm, settings)
+            await when_ready(lambda: ensure_stream(bus._jsm, settings), f"stream {settings.name}")
             await bus._publisher.start()
         except BaseException:
             await nc.close()

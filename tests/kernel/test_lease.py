@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from kernel import NoConfig, Plugin, PluginRunner
+from kernel._nats_admin import NOT_READY
 from kernel.embedded import NatsServer
+from kernel.embedded.nats import find_nats_server
+from kernel.embedded.ports import free_port
 from kernel.errors import LeaseHeldError
 from kernel.lease import acquire_lease
 from kernel.nats_bus import NatsBus
@@ -100,3 +106,52 @@ async def test_a_holder_whose_lease_was_taken_over_is_told(fresh_nats: NatsServe
         await b.release()
         await a.release()
         await nc.close()
+
+
+def _server(port: int, store: Path, *, jetstream: bool) -> subprocess.Popen[bytes]:
+    argv = [str(find_nats_server()), "-a", "127.0.0.1", "-p", str(port)]
+    if jetstream:
+        argv += ["--jetstream", "--store_dir", str(store)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):  # until it listens
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.025)
+    proc.kill()
+    raise AssertionError("nats-server did not listen")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(10)
+
+
+async def test_taking_a_lease_waits_for_jetstream_and_gives_up_after_ready_wait_s(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import nats
+
+    port = free_port()
+    plain = _server(port, tmp_path / "js", jetstream=False)  # JetStream never answers
+    nc = await nats.connect(f"nats://127.0.0.1:{port}", max_reconnect_attempts=-1,
+                            reconnect_time_wait=0.1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(NOT_READY):
+            await acquire_lease(nc, "exec", "host-a:1", ttl_s=TTL, on_lost=lambda h: None,
+                                ready_wait_s=1.0)
+        assert 0.5 < time.monotonic() - started < 15  # retried, then gave up (no overshoot)
+        assert any("JetStream not ready" in m for m in caplog.messages)
+        # Now JetStream comes up on the same address (a cluster done electing): the
+        # lease is taken once it answers.
+        waiting = asyncio.create_task(acquire_lease(
+            nc, "exec", "host-a:1", ttl_s=TTL, on_lost=lambda h: None, ready_wait_s=30.0))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        _stop(plain)
+        plain = _server(port, tmp_path / "js", jetstream=True)
+        lease = await asyncio.wait_for(waiting, 25)
+        await lease.release()
+    finally:
+        await nc.close()
+        _stop(plain)

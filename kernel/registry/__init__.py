@@ -6,7 +6,13 @@ projection writes the row once the event is stored. Migrations are the
 project's own, applied idempotently at connect.
 """
 
-from .database import database_url, open_registry, running_database_url
+from .database import (
+    NoDatabaseError,
+    database_url,
+    open_registry,
+    plugin_database_url,
+    running_database_url,
+)
 from .migrations import Migration, MigrationError, applied_versions, apply_migrations
 from .models import (
     ModelNotFoundError,
@@ -33,6 +39,7 @@ __all__ = [
     "ModelRecord",
     "ModelRegistry",
     "ModelVersionConflictError",
+    "NoDatabaseError",
     "WeightsMismatchError",
     "applied_versions",
     "apply_migrations",
@@ -40,6 +47,7 @@ __all__ = [
     "database_url",
     "follow_models",
     "open_registry",
+    "plugin_database_url",
     "project_event",
     "rebuild_models",
     "running_database_url",

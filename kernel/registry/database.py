@@ -6,15 +6,19 @@ embedded one started for the duration of the command (data under
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from ..config import KeelConfig
+from ..errors import KeelError
 from ..node import read_servers_file
 from .models import ModelRegistry
 
-__all__ = ["database_url", "open_registry", "running_database_url"]
+__all__ = ["NoDatabaseError", "database_url", "open_registry", "plugin_database_url",
+           "running_database_url"]
 
 log = logging.getLogger("keel.registry")
 
@@ -27,6 +31,34 @@ def running_database_url(config: KeelConfig) -> str:
     if info and info.get("database_url"):
         return str(info["database_url"])
     return ""
+
+
+class NoDatabaseError(KeelError, LookupError):
+    """No database URL is configured and no embedded PostgreSQL is running."""
+
+
+def plugin_database_url(configured: str, data_dir: str, what: str) -> str:
+    """A plugin's database: ``configured`` (its ``database_url``), else
+    ``$KEEL_DATABASE_URL``, else the running embedded server's URL (``servers.json``
+    in ``data_dir``). For queries and commands only, never for what a handler emits.
+
+    Raises ``NoDatabaseError`` saying how to get one; ``what`` names its use.
+    """
+    if configured:
+        return configured
+    env = os.environ.get("KEEL_DATABASE_URL", "")
+    if env:
+        return env
+    try:
+        info = json.loads((Path(data_dir) / "servers.json").read_text())
+    except (FileNotFoundError, ValueError):
+        info = {}
+    url = info.get("database_url") or info.get("postgres_url") or ""
+    if url:
+        return str(url)
+    raise NoDatabaseError(
+        f"no database for {what}: set KEEL_DATABASE_URL (or database_url in keel.toml), or "
+        f"start the embedded servers with `keel servers` (data dir {data_dir})")
 
 
 @contextlib.asynccontextmanager

@@ -7,10 +7,10 @@ from typing import Any
 
 from contracts import Bar, EmbeddingComputed, Event
 from kernel import Context, Plugin, Query
+from kernel.registry import plugin_database_url
 
 from .config import EmbedderConfig, parse_model_ref
 from .core import EmbedderCore
-from .database import resolve_database_url
 from .horizons import parse_horizon
 from .search import similar
 from .store import EmbeddingStore
@@ -70,7 +70,7 @@ class Embedder(Plugin):
     async def _open_store(self) -> EmbeddingStore:
         if self._store is None:
             cfg: EmbedderConfig = self.config
-            url = resolve_database_url(cfg.database_url, cfg.data_dir)
+            url = plugin_database_url(cfg.database_url, cfg.data_dir, "the vector store")
             self._store = await EmbeddingStore.connect(url, cfg.store, max_size=2)
         return self._store
 

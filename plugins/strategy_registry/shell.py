@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from kernel import Plugin, PluginHost, Query
+from kernel.registry import plugin_database_url
 
 from .config import RegistryConfig
-from .database import resolve_database_url
 from .registrations import installed_strategies
 from .store import StrategyStore
 
@@ -41,7 +41,7 @@ class StrategyRegistry(Plugin):
         if self._store is None:
             cfg: RegistryConfig = self.config
             self._store = await StrategyStore.connect(
-                resolve_database_url(cfg.database_url, cfg.data_dir))
+                plugin_database_url(cfg.database_url, cfg.data_dir, "the strategy registry"))
         return self._store
 
     def queries(self) -> Mapping[str, Query]:

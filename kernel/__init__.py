@@ -31,7 +31,7 @@ from .instruments import InstrumentSpec, spec_for
 from .memory_bus import MemoryBus
 from .nats_bus import BusUnavailableError, NatsBus, server_urls
 from .plugin import Context, NoConfig, Plugin, Query
-from .projections import Projection
+from .projections import Projection, store_follower
 from .registry import (
     ModelNotFoundError,
     ModelRecord,
@@ -103,6 +103,7 @@ __all__ = [
     "publish_confirmed",
     "server_urls",
     "spec_for",
+    "store_follower",
     "subject_matches",
     "telemetry",
 ]

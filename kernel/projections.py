@@ -13,15 +13,46 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from contracts import Event
 
-from .bus import Bus
+from .bus import Bus, Subscription
 from .config import KeelConfig
 
-__all__ = ["Projection"]
+__all__ = ["Projection", "store_follower"]
 
 Stop = Callable[[], Awaitable[None]]
+
+
+class _Store(Protocol):
+    async def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Store)
+
+
+def store_follower(open_store: Callable[[KeelConfig, str], Awaitable[S]],
+                   follow: Callable[[Bus, S], Awaitable[Subscription]]
+                   ) -> Callable[[KeelConfig, str, Bus], Awaitable[Stop]]:
+    """A projection's ``follow``: open its store, subscribe ``follow(bus, store)``;
+    the returned stop ends the subscription, then closes the store (closed at once
+    if subscribing fails)."""
+    async def start(config: KeelConfig, url: str, bus: Bus) -> Stop:
+        store = await open_store(config, url)
+        try:
+            sub = await follow(bus, store)
+        except BaseException:
+            await store.close()
+            raise
+
+        async def stop() -> None:
+            await sub.stop()
+            await store.close()
+
+        return stop
+
+    return start
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from contracts import Bar, DecodeError, EmbeddingComputed, Event, decode
-from kernel import Bus, Delivery, KeelConfig, Projection, Subscription
+from kernel import Bus, Delivery, KeelConfig, Projection, Subscription, store_follower
 
 from .horizons import Fill, ForwardTracker, Pending
 from .settings import StoreSettings
@@ -145,21 +145,8 @@ async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -
     return f"{rows} states in {TABLE}" + (f", {len(skipped)} skipped" if skipped else "")
 
 
-async def _follow(config: KeelConfig, url: str, bus: Bus) -> Callable[[], Awaitable[None]]:
-    store = await EmbeddingStore.connect(url, _store_settings(config))
-    try:
-        sub = await follow(bus, store)
-    except BaseException:
-        await store.close()
-        raise
-
-    async def stop() -> None:
-        await sub.stop()
-        await store.close()
-
-    return stop
-
-
 PROJECTION = Projection(
     name="embeddings", help=f"{TABLE} (pgvector) from EmbeddingComputed and Bar events",
-    subjects=tuple(SUBJECTS), rebuild=_rebuild, follow=_follow)
+    subjects=tuple(SUBJECTS), rebuild=_rebuild,
+    follow=store_follower(
+        lambda config, url: EmbeddingStore.connect(url, _store_settings(config)), follow))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, Iterable
 
 from contracts import CorrelationGraphComputed, DecodeError, Event, RegimeInferred, decode
-from kernel import Bus, Delivery, KeelConfig, Projection, Subscription
+from kernel import Bus, Delivery, KeelConfig, Projection, Subscription, store_follower
 
 from .store import GraphStore, open_graph_store
 
@@ -68,21 +68,7 @@ async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -
     return f"{n} graph and regime events into {type(store).__name__}"
 
 
-async def _follow(config: KeelConfig, url: str, bus: Bus) -> Callable[[], Awaitable[None]]:
-    store = await open_graph_store(url)
-    try:
-        sub = await follow(bus, store)
-    except BaseException:
-        await store.close()
-        raise
-
-    async def stop() -> None:
-        await sub.stop()
-        await store.close()
-
-    return stop
-
-
 PROJECTION = Projection(
     name="graph", help="the correlation graph (Neo4j if KEEL_NEO4J_URI, else PostgreSQL)",
-    subjects=tuple(SUBJECTS), rebuild=_rebuild, follow=_follow)
+    subjects=tuple(SUBJECTS), rebuild=_rebuild,
+    follow=store_follower(lambda config, url: open_graph_store(url), follow))

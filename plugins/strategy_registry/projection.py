@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, Iterable
 
 from contracts import DecodeError, Event, decode
-from kernel import Bus, Delivery, KeelConfig, Projection, Subscription
+from kernel import Bus, Delivery, KeelConfig, Projection, Subscription, store_follower
 
 from .store import StrategyStore
 
@@ -54,21 +54,7 @@ async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -
     return f"{n} strategy, backtest and plugin start/stop events"
 
 
-async def _follow(config: KeelConfig, url: str, bus: Bus) -> Callable[[], Awaitable[None]]:
-    store = await StrategyStore.connect(url)
-    try:
-        sub = await follow(bus, store)
-    except BaseException:
-        await store.close()
-        raise
-
-    async def stop() -> None:
-        await sub.stop()
-        await store.close()
-
-    return stop
-
-
 PROJECTION = Projection(
     name="strategies", help="the strategy registry from strategy and plugin lifecycle events",
-    subjects=tuple(SUBJECTS), rebuild=_rebuild, follow=_follow)
+    subjects=tuple(SUBJECTS), rebuild=_rebuild,
+    follow=store_follower(lambda config, url: StrategyStore.connect(url), follow))

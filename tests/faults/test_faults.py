@@ -101,9 +101,10 @@ async def test_the_pipeline_survives_an_operators_bad_day(tmp_path: Path) -> Non
 
         def outage(seconds: float) -> Callable[[], Awaitable[None]]:
             async def go() -> None:
-                # Freeze the plugins with this bar (which makes an order) in their
-                # buffers, kill the server, thaw them: they handle it while the bus
-                # is down, so their outputs cannot be published and must be kept.
+                # The plugins are frozen with this bar (which makes an order) in their
+                # buffers (stopped before it was published): kill the server, thaw
+                # them: they handle it while the bus is down, so their outputs cannot
+                # be published and must be kept.
                 for name in TRADING:
                     procs[name].signal(signal.SIGSTOP)
                 server.kill()
@@ -150,6 +151,11 @@ async def test_the_pipeline_survives_an_operators_bad_day(tmp_path: Path) -> Non
         schedule[late[1]] = outage(30)
 
         for i, bar in enumerate(feed_bars):
+            if i in late[:2]:
+                # Freeze the plugins before the bar is stored, not after: a fast
+                # pipeline handles it and publishes its order within a millisecond.
+                for name in TRADING:
+                    procs[name].signal(signal.SIGSTOP)
             await feed.bus.publish(bar)
             action = schedule.get(i)
             t0 = time.monotonic()

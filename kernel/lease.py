@@ -102,8 +102,12 @@ class KvLease:
                 self._rev = await self._kv.create(self.key, self._value)
                 log.warning("lease %s: expired during an outage and was taken back", self.key)
                 return True
-            except KeyWrongLastSequenceError:
-                entry = await self._kv.get(self.key)
+            except (KeyWrongLastSequenceError, KeyNotFoundError):
+                # taken meanwhile (or, inside nats-py's create, taken and expired at once)
+                try:
+                    entry = await self._kv.get(self.key)
+                except KeyNotFoundError:
+                    return await self._reclaim()
         holder, token = _holder_of(entry.value)
         if token == self._token:  # our own renewal whose ack was lost
             self._rev = int(entry.revision or 0)
@@ -151,6 +155,10 @@ async def _acquire(nc: Client, name: str, holder: str, *, ttl_s: float,
             return KvLease(kv, name, value, token, rev, ttl_s=ttl, on_lost=on_lost)
         except KeyWrongLastSequenceError:
             pass
+        except KeyNotFoundError:
+            # nats-py's create found the key taken, then looked it up after it had
+            # expired: the key is free now, so try again.
+            continue
         try:
             entry = await kv.get(name)
         except KeyNotFoundError:

@@ -155,3 +155,36 @@ async def test_taking_a_lease_waits_for_jetstream_and_gives_up_after_ready_wait_
     finally:
         await nc.close()
         _stop(plain)
+
+
+async def test_a_lease_that_expires_inside_nats_create_is_taken(
+        fresh_nats: NatsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """nats-py's ``create`` tries the write, finds the key held, then reads it: a key
+    that expires between the two (a dead holder's, seen in CI) raised KeyNotFoundError
+    out of ``keel run``. The window is made certain here by removing the key's
+    message (what expiry does) right before that read."""
+    import nats
+    from nats.js.kv import KeyValue
+
+    nc = await nats.connect(fresh_nats.url)
+    dead = await acquire_lease(nc, "paper", "dead-host:9", ttl_s=30, on_lost=lambda h: None)
+    dead._task.cancel()
+    js = nc.jetstream()
+    real_get = KeyValue._get
+    expired: list[str] = []
+
+    async def expire_then_get(self: KeyValue, key: str, revision: int | None = None) -> object:
+        if not expired:
+            expired.append(key)
+            await js.purge_stream("KV_KEEL_LEASES", subject=f"$KV.KEEL_LEASES.{key}")
+        return await real_get(self, key, revision)
+
+    monkeypatch.setattr(KeyValue, "_get", expire_then_get)
+    try:
+        lease = await acquire_lease(nc, "paper", "host-b:2", ttl_s=30, on_lost=lambda h: None)
+        assert expired == ["paper"]
+        entry = await (await js.key_value("KEEL_LEASES")).get("paper")
+        assert b"host-b:2" in (entry.value or b"")
+        await lease.release()
+    finally:
+        await nc.close()

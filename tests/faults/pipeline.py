@@ -215,6 +215,15 @@ class Feed:
                 last = seq
         return time.monotonic() - t0
 
+    async def delivered(self, consumer: str, seq: int, timeout: float = 10.0) -> None:
+        """Wait until the server has sent stream message ``seq`` to ``consumer``."""
+        async with asyncio.timeout(timeout):
+            while True:
+                info = await self.bus._jsm.consumer_info(self.bus.stream_name, consumer)
+                if info.delivered is not None and (info.delivered.stream_seq or 0) >= seq:
+                    return
+                await asyncio.sleep(0.01)
+
     async def filter_subjects(self, consumer: str) -> list[str]:
         info = await self.bus._jsm.consumer_info(self.bus.stream_name, consumer)
         cfg = info.config

@@ -31,7 +31,7 @@ from .instruments import InstrumentSpec, spec_for
 from .memory_bus import MemoryBus
 from .nats_bus import BusUnavailableError, NatsBus, server_urls
 from .plugin import Context, NoConfig, Plugin, Query
-from .projections import Projection, store_follower
+from .projections import Projection, projection_handler, store_follower
 from .registry import (
     ModelNotFoundError,
     ModelRecord,
@@ -100,6 +100,7 @@ __all__ = [
     "open_registry",
     "order_chain",
     "plugin_rng",
+    "projection_handler",
     "publish_confirmed",
     "server_urls",
     "spec_for",

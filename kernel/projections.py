@@ -11,16 +11,21 @@ one-line summary; ``follow`` starts projecting events as they are logged
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from contracts import Event
+from contracts import DecodeError, Event, decode
 
-from .bus import Bus, Subscription
+from ._runner_parts import dead_letter_event
+from .bus import Bus, Delivery, Handler, Subscription
 from .config import KeelConfig
+from .ids import IdSource
 
-__all__ = ["Projection", "store_follower"]
+__all__ = ["Projection", "projection_handler", "store_follower"]
+
+log = logging.getLogger("keel.projections")
 
 Stop = Callable[[], Awaitable[None]]
 
@@ -53,6 +58,31 @@ def store_follower(open_store: Callable[[KeelConfig, str], Awaitable[S]],
         return stop
 
     return start
+
+
+def projection_handler(consumer: str, bus: Bus,
+                       apply: Callable[[Event], Awaitable[object]]) -> Handler:
+    """A projection consumer's handler: each delivery decoded and given to ``apply``.
+
+    An input that does not decode is logged and dead-lettered (a ``DeadLetter``
+    on ``keel.dlq.<consumer>`` with the reason and the bytes), then skipped; an
+    error from ``apply`` propagates, so the input is delivered again.
+    """
+    ids = IdSource(consumer)
+
+    async def handle(delivery: Delivery) -> None:
+        event = delivery.event
+        if event is None:
+            try:
+                event = decode(delivery.data)
+            except DecodeError as exc:
+                log.error("%s: seq %s does not decode (%s): dead-lettered", consumer,
+                          delivery.seq, exc.reason)
+                await bus.publish(dead_letter_event(ids, consumer, delivery, exc.reason))
+                return
+        await apply(event)
+
+    return handle
 
 
 @dataclass(frozen=True)

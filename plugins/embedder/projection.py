@@ -12,15 +12,14 @@ a rebuild equals the live table (a test checks it row for row).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from contracts import Bar, DecodeError, EmbeddingComputed, Event, decode
-from kernel import Bus, Delivery, KeelConfig, Projection, Subscription, store_follower
+from contracts import Bar, EmbeddingComputed, Event
+from kernel import Bus, KeelConfig, Projection, Subscription, projection_handler, store_follower
 
 from .horizons import Fill, ForwardTracker, Pending
 from .settings import StoreSettings
@@ -28,7 +27,6 @@ from .store import DIM, TABLE, EmbeddingStore
 
 __all__ = ["CONSUMER", "PROJECTION", "SUBJECTS", "Projector", "follow", "rebuild"]
 
-log = logging.getLogger("keel.embeddings")
 
 SUBJECTS = ["keel.intel.embedding.>", "keel.md.bar.>"]
 CONSUMER = "projection-embeddings"
@@ -93,7 +91,8 @@ async def follow(bus: Bus, store: EmbeddingStore, *, consumer: str = CONSUMER) -
 
     States still waiting for forward returns are reloaded first, so a restarted
     projection goes on where it stopped. A database error raises (the input is
-    delivered again); an input that does not decode is logged and skipped.
+    delivered again); an input that does not decode is dead-lettered and skipped
+    (``kernel.projection_handler``).
     """
     tracker = ForwardTracker(store.settings.parsed_horizons())
     for p in await store.pending([h.label for h in tracker.horizons]):
@@ -101,15 +100,7 @@ async def follow(bus: Bus, store: EmbeddingStore, *, consumer: str = CONSUMER) -
     projector = Projector(tracker)
     await store.ensure_index()
 
-    async def handle(delivery: Delivery) -> None:
-        event = delivery.event
-        if event is None:
-            try:
-                event = decode(delivery.data)
-            except DecodeError as exc:
-                log.error("embeddings projection: seq %s does not decode: %s", delivery.seq,
-                          exc.reason)
-                return
+    async def apply(event: Event) -> None:
         inserts, fills = projector.apply(event)
         try:
             if inserts:
@@ -123,7 +114,7 @@ async def follow(bus: Bus, store: EmbeddingStore, *, consumer: str = CONSUMER) -
                 tracker.add(p)
             raise
 
-    return await bus.subscribe(consumer, SUBJECTS, handle)
+    return await bus.subscribe(consumer, SUBJECTS, projection_handler(consumer, bus, apply))
 
 
 def _store_settings(config: KeelConfig) -> StoreSettings:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterable, Iterable
 
-from contracts import CorrelationGraphComputed, DecodeError, Event, RegimeInferred, decode
-from kernel import Bus, Delivery, KeelConfig, Projection, Subscription, store_follower
+from contracts import CorrelationGraphComputed, Event, RegimeInferred
+from kernel import Bus, KeelConfig, Projection, Subscription, projection_handler, store_follower
 
 from .store import GraphStore, open_graph_store
 
 __all__ = ["CONSUMER", "PROJECTION", "SUBJECTS", "follow", "project", "rebuild"]
 
-log = logging.getLogger("keel.graph")
 
 SUBJECTS = ["keel.intel.graph.>", "keel.intel.regime.>"]
 CONSUMER = "projection-graph"
@@ -45,18 +43,10 @@ async def rebuild(store: GraphStore, events: AsyncIterable[Event] | Iterable[Eve
 async def follow(bus: Bus, store: GraphStore, *, consumer: str = CONSUMER) -> Subscription:
     """Keep the store up to date as events are logged (a durable consumer)."""
 
-    async def handle(delivery: Delivery) -> None:
-        event = delivery.event
-        if event is None:
-            try:
-                event = decode(delivery.data)
-            except DecodeError as exc:
-                log.error("graph projection: seq %s does not decode: %s", delivery.seq,
-                          exc.reason)
-                return
+    async def apply(event: Event) -> None:
         await project(store, event)
 
-    return await bus.subscribe(consumer, SUBJECTS, handle)
+    return await bus.subscribe(consumer, SUBJECTS, projection_handler(consumer, bus, apply))
 
 
 async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -> str:

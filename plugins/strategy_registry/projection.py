@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterable, Iterable
 
-from contracts import DecodeError, Event, decode
-from kernel import Bus, Delivery, KeelConfig, Projection, Subscription, store_follower
+from contracts import Event
+from kernel import Bus, KeelConfig, Projection, Subscription, projection_handler, store_follower
 
 from .store import StrategyStore
 
 __all__ = ["CONSUMER", "PROJECTION", "SUBJECTS", "follow", "rebuild"]
 
-log = logging.getLogger("keel.strategies")
 
 SUBJECTS = ["keel.strategy.>", "keel.sys.started.>", "keel.sys.stopped.>"]
 CONSUMER = "projection-strategies"
@@ -31,18 +29,8 @@ async def rebuild(store: StrategyStore, events: AsyncIterable[Event] | Iterable[
 
 
 async def follow(bus: Bus, store: StrategyStore, *, consumer: str = CONSUMER) -> Subscription:
-    async def handle(delivery: Delivery) -> None:
-        event = delivery.event
-        if event is None:
-            try:
-                event = decode(delivery.data)
-            except DecodeError as exc:
-                log.error("strategies projection: seq %s does not decode: %s", delivery.seq,
-                          exc.reason)
-                return
-        await store.project(event)
-
-    return await bus.subscribe(consumer, SUBJECTS, handle)
+    return await bus.subscribe(consumer, SUBJECTS,
+                               projection_handler(consumer, bus, store.project))
 
 
 async def _rebuild(config: KeelConfig, url: str, events: AsyncIterable[Event]) -> str:

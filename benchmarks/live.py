@@ -7,6 +7,9 @@ Starts its own nats-server (``kernel.embedded``) and, in one run:
 * ``floor``: raw nats-py on the same server: one JetStream publish awaited at
   a time (publish -> PubAck round trip, p50/p99) and pipelined publishes with
   a window of acks in flight (the most a publisher can put in the log).
+* ``hop floor`` (with ``latency``): raw nats-py consumers that republish each
+  message, paced like ``latency``: what one hop costs without keel (see
+  ``hop_floor``).
 * ``one``: the whole pipeline (notary, marketdata, ema_cross, risk,
   execution, paper, portfolio: what ``make demo`` runs) in this process,
   unpaced: bars/s from the first bar stored to every consumer idle.
@@ -47,6 +50,7 @@ import uvloop
 
 from contracts import Bar, OrderFilled, decode, encode
 from kernel import PluginHost
+from kernel._nats_consumer import parse_ack_reply
 from kernel.config import KeelConfig
 from kernel.demo import DEMO_PLUGINS, demo_plugin_config
 from kernel.embedded import NatsServer
@@ -162,6 +166,70 @@ async def floor(url: str, n_rt: int, n_pipe: int) -> dict[str, float]:
     await nc.close()
     return {"rt_p50": pct(rts, 0.5), "rt_p99": pct(rts, 0.99), "core_p50": pct(core, 0.5),
             "core_p99": pct(core, 0.99), "pipelined": rate}
+
+
+async def hop_floor(url: str, n: int, rate: float) -> dict[str, dict[str, float]]:
+    """Raw nats-py hops at idle: a message stored -> a handler's output stored (ms).
+
+    Two minimal consumers of ``hop.in.*`` that republish each message to
+    ``hop.out.*``, timed like the pipeline's hops (server store timestamps):
+    ``push``: a push consumer's callback and a fire-and-forget publish (no ack
+    awaited, none sent: the least a consumer that publishes can do);
+    ``pull``: nats-py's pull subscription, ``fetch(1)``, an awaited
+    ``js.publish`` and ``ack`` (the library's usual at-least-once loop).
+    """
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await js.add_stream(name="HOPFLOOR", subjects=["hop.>"],
+                        storage=nats.js.api.StorageType.FILE)
+    out = {kind: await _hops(nc, kind, n, rate) for kind in ("push", "pull")}
+    await js.delete_stream("HOPFLOOR")
+    await nc.close()
+    return out
+
+
+async def _hops(nc: Any, kind: str, n: int, rate: float) -> dict[str, float]:
+    js = nc.jetstream()
+    stored_in: dict[bytes, int] = {}
+    stop = asyncio.Event()
+
+    async def on_push(m: Any) -> None:
+        stored_in[m.data] = parse_ack_reply(m.reply)[2]
+        await nc.publish(f"hop.out.{kind}", m.data)
+
+    async def pull_loop(psub: Any) -> None:
+        while not stop.is_set():
+            try:
+                msgs = await psub.fetch(1, timeout=0.5)
+            except nats.errors.TimeoutError:
+                continue
+            for m in msgs:
+                stored_in[m.data] = parse_ack_reply(m.reply)[2]
+                await js.publish(f"hop.out.{kind}", m.data)
+                await m.ack()
+
+    worker = None
+    if kind == "push":
+        sub = await js.subscribe(f"hop.in.{kind}", cb=on_push, ordered_consumer=True)
+    else:
+        sub = await js.pull_subscribe(f"hop.in.{kind}", durable="hopfloor")
+        worker = asyncio.create_task(pull_loop(sub))
+    await asyncio.sleep(0.3)
+    for i in range(n):
+        await js.publish(f"hop.in.{kind}", b"%d" % i)
+        await asyncio.sleep(1 / rate)
+    await asyncio.sleep(0.5)
+    stop.set()
+    if worker is not None:
+        await worker
+    await sub.unsubscribe()
+    reader = await js.subscribe(f"hop.out.{kind}", ordered_consumer=True)
+    hops = []
+    for _ in range(n):
+        m = await reader.next_msg(timeout=5)
+        hops.append((parse_ack_reply(m.reply)[2] - stored_in[m.data]) / 1e6)
+    await reader.unsubscribe()
+    return {"p50": pct(hops, 0.5), "p99": pct(hops, 0.99)}
 
 
 # -- one process ----------------------------------------------------------------
@@ -324,6 +392,14 @@ async def main(args: argparse.Namespace) -> None:
               f"{f['rt_p50']:.3f} ms p99 {f['rt_p99']:.3f} ms; core request/reply p50 "
               f"{f['core_p50']:.3f} ms p99 {f['core_p99']:.3f} ms; pipelined publishes "
               f"{f['pipelined']:,.0f} msg/s", flush=True)
+        if args.only in (None, "latency"):
+            hf = await hop_floor(url, args.hop_floor, args.idle_rate)
+            results["hop_floor"] = hf
+            print(f"  hop floor at idle (raw nats-py consumer that republishes, {args.hop_floor:,} "
+                  f"messages at {args.idle_rate:,.0f}/s, store to store): push callback + "
+                  f"publish p50 {hf['push']['p50']:.3f} ms p99 {hf['push']['p99']:.3f} ms; "
+                  f"pull fetch(1) + awaited js.publish + ack p50 {hf['pull']['p50']:.3f} ms "
+                  f"p99 {hf['pull']['p99']:.3f} ms", flush=True)
         if args.only in (None, "one"):
             results["one"] = await run_one(url, root, args.bars)
         if args.only in (None, "three"):
@@ -337,8 +413,10 @@ async def main(args: argparse.Namespace) -> None:
         summary.append(f"one process {results['one']:,.0f} bars/s (target >= 7,000)")
     if "latency" in results:
         lat = results["latency"]
+        raw = results["hop_floor"]
         summary.append(f"hop p50 {lat['hop_p50']:.3f} ms (target < 0.3; floor round trip "
-                       f"{f['rt_p50']:.3f}); bar->fill p99 {lat['fill_p99']:.2f} ms "
+                       f"{f['rt_p50']:.3f}, raw nats-py hop {raw['push']['p50']:.3f} push / "
+                       f"{raw['pull']['p50']:.3f} pull); bar->fill p99 {lat['fill_p99']:.2f} ms "
                        "(target < 3)")
     if summary:
         print("summary: " + "; ".join(summary))
@@ -353,6 +431,8 @@ def cli() -> None:
     ap.add_argument("--fills", type=int, default=10_000, help="fills for the latency run")
     ap.add_argument("--idle-rate", type=float, default=200.0, help="bars/s of the latency run")
     ap.add_argument("--floor", type=int, default=5000, help="awaited publishes for the floor")
+    ap.add_argument("--hop-floor", type=int, default=3000,
+                    help="messages for the raw nats-py hop floor (with the latency run)")
     ap.add_argument("--only", choices=["one", "three", "latency"])
     ap.add_argument("--json", help="also write the figures here")
     uvloop.run(main(ap.parse_args()))

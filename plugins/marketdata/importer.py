@@ -168,7 +168,7 @@ async def import_file(
     (producer ``history``), which strategies warm up on instead of trading.
     """
     manifest = _manifest(path, instrument=instrument, kind=kind, history=history)
-    total, events, _ = _validated(path, instrument=instrument, kind=kind, tz=tz,
+    total, events, _, _ = _validated(path, instrument=instrument, kind=kind, tz=tz,
                                   interval=interval, producer=manifest.producer, format=format,
                                   time_column=time_column)
     return await import_events(bus, events(), progress=progress, total=total,
@@ -187,23 +187,31 @@ def _manifest(path: str | Path, *, instrument: str, kind: str, history: bool
                           history=history, tool_version=MarketData.version)
 
 
-def _validated(path: str | Path, *, instrument: str, kind: Kind, tz: str | None,
+def _validated(path: str | Path, *, instrument: str | None, kind: Kind, tz: str | None,
                interval: str | None, producer: str, format: str = "auto",
                time_column: str | None = None,
-               ) -> tuple[int, Callable[[], Iterable[Event]], list[str]]:
-    """Read and validate everything first: (count, events factory, what was detected)."""
+               ) -> tuple[int, Callable[[], Iterable[Event]], list[str], list[str]]:
+    """Read and validate everything first: (count, events factory, what was detected,
+    instruments). Bars without ``instrument`` take the file's instrument column, else
+    its name in capitals (``load_bars``); ticks need one."""
     if kind == "bars":
         bars = load_bars(path, instrument=instrument, tz=tz, interval=interval, format=format,
                          time_column=time_column)
-        return len(bars), lambda: bars.events(producer=producer), bars.describe()
+        return (len(bars), lambda: bars.events(producer=producer), bars.describe(),
+                bars.instruments)
+    if instrument is None:
+        raise MarketDataError(str(path), None, "--instrument is required for ticks")
     options: dict[str, Any] = dict(instrument=instrument, kind=kind, tz=tz, producer=producer)
     total = sum(1 for _ in read_events(path, **options))  # validation pass, keeps nothing
-    return total, lambda: read_events(path, **options), []
+    return total, lambda: read_events(path, **options), [], [instrument]
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="CSV (.csv, .csv.gz) or Parquet (.parquet) file")
-    parser.add_argument("--instrument", required=True, help="instrument symbol, e.g. EURUSD")
+    parser.add_argument("--instrument", default=None,
+                        help="instrument symbol, e.g. EURUSD (bars: default the file's "
+                        "instrument column, else its name in capitals, as keel backtest; "
+                        "ticks: required)")
     parser.add_argument("--kind", choices=("bars", "ticks"), default="bars")
     parser.add_argument("--tz", default=None,
                         help="IANA zone of naive timestamps (e.g. America/New_York)")
@@ -226,16 +234,18 @@ def _run(args: argparse.Namespace) -> int:
         config = load_config(getattr(args, "config", None))
         async with open_bus(config) as bus:
             return await import_events(bus, events, total=total,
-                                       desc=f"{args.instrument} {args.kind}", manifest=manifest)
+                                       desc=f"{manifest.instrument} {args.kind}",
+                                       manifest=manifest)
 
     try:
         # Validate the whole file before starting (or connecting to) any server.
-        manifest = _manifest(args.file, instrument=args.instrument, kind=args.kind,
+        manifest = _manifest(args.file, instrument=args.instrument or "", kind=args.kind,
                              history=args.history)
-        total, events, notes = _validated(
+        total, events, notes, instruments = _validated(
             args.file, instrument=args.instrument, kind=args.kind, tz=args.tz,
             interval=args.interval, producer=manifest.producer, format=args.format,
             time_column=args.time_column)
+        manifest.instrument = ", ".join(instruments)
         for note in notes:
             print(f"keel import: {note}", file=sys.stderr)
         sent = asyncio.run(main(total, events(), manifest))
@@ -243,7 +253,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"keel import: {exc}", file=sys.stderr)
         return 2
     what = "as history " if args.history else ""
-    print(f"imported {sent} {args.kind} of {args.instrument} {what}from {args.file} "
+    print(f"imported {sent} {args.kind} of {manifest.instrument} {what}from {args.file} "
           f"(sha256 {manifest.sha256[:16]}...; events at or before what the log already "
           "holds are skipped)")
     if manifest.id:

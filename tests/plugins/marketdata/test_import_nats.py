@@ -40,3 +40,41 @@ def test_keel_import_twice_is_deduplicated(
     assert main(["import", str(DATA / "ticks_sample.csv"), "--instrument", "EURUSD",
                  "--kind", "ticks"]) == 0
     assert asyncio.run(_stored(fresh_nats.url)) == 9
+
+
+async def _bar_instruments(url: str) -> set[str]:
+    from contracts import Bar, DataImported, decode
+
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        sub = await js.subscribe("keel.>", ordered_consumer=True)
+        n = int((await js.stream_info("KEEL")).state.messages)
+        found: set[str] = set()
+        for _ in range(n):
+            ev = decode((await sub.next_msg(timeout=5)).data)
+            if isinstance(ev, Bar):
+                found.add(ev.instrument)
+            elif isinstance(ev, DataImported):
+                found.add(f"manifest:{ev.instrument}")
+        return found
+    finally:
+        await nc.close()
+
+
+def test_keel_import_takes_the_instrument_from_the_file_name_as_keel_backtest_does(
+    fresh_nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KEEL_CONFIG", raising=False)
+    monkeypatch.setenv("KEEL_NATS_URL", fresh_nats.url)
+    named = tmp_path / "gbpusd.csv"
+    named.write_bytes((DATA / "bars_sample.csv").read_bytes())
+    assert main(["import", str(named)]) == 0
+    assert "imported 4 bars of GBPUSD" in capsys.readouterr().out
+    assert asyncio.run(_bar_instruments(fresh_nats.url)) == {"GBPUSD", "manifest:GBPUSD"}
+    # Ticks have no such default: refused before anything is stored, naming the flag.
+    assert main(["import", str(DATA / "ticks_sample.csv"), "--kind", "ticks"]) == 2
+    assert "--instrument is required for ticks" in capsys.readouterr().err
+    assert asyncio.run(_stored(fresh_nats.url)) == 5

@@ -138,6 +138,8 @@ async def _fetch(args: argparse.Namespace, config: Any) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from kernel.nats_bus import BusUnavailableError
+
     config = load_config(getattr(args, "config", None))
     try:
         summary = asyncio.run(_fetch(args, config))
@@ -145,6 +147,8 @@ def _run(args: argparse.Namespace) -> int:
     except UnknownAccountError as exc:
         print(f"keel portfolio: error: {exc}", file=sys.stderr)
         return 2
+    except BusUnavailableError:
+        raise  # exit status 2, said by keel itself, as every command that needs the bus
     except (KeelError, OSError) as exc:
         print(f"keel portfolio: {exc}", file=sys.stderr)
         return 1

@@ -210,3 +210,18 @@ def test_keel_portfolio_prints_the_average_price_at_the_instruments_precision() 
     with pytest.raises(UnknownAccountError, match="unknown account 'defualt'; known "
                        "accounts: default"):
         check_account(summary, "defualt")
+
+
+def test_keel_portfolio_exits_2_when_the_bus_cannot_be_reached_as_keel_status_does(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kernel.cli import main
+    from kernel.embedded.ports import free_port
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KEEL_CONFIG", raising=False)
+    monkeypatch.setenv("KEEL_NATS_URL", f"nats://127.0.0.1:{free_port()}")  # nobody listens
+    assert main(["portfolio"]) == 2
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("cannot connect to NATS") == 2

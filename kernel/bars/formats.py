@@ -83,6 +83,9 @@ def read_source(path: str | Path, *, format: str = "auto",
         raise BarDataError(file, None, f"format {format!r} is unknown: one of "
                            f"{', '.join(FORMATS)}")
     p = Path(path)
+    if p.is_dir():
+        raise BarDataError(file, None, "is a directory, not a bar file: name the file "
+                           "(or one --data per file)")
     if not p.is_file():
         raise BarDataError(file, None, "no such file")
     with p.open("rb") as fh:

@@ -171,6 +171,8 @@ def _open(
     path: str | Path, required: Sequence[str], optional: Sequence[str], zone: tzinfo | None
 ) -> tuple[str, Iterator[Any], Any, tuple[str, ...]]:
     file = str(path)
+    if Path(path).is_dir():
+        raise MarketDataError(file, None, "is a directory, not a bar file")
     if not Path(path).is_file():
         raise MarketDataError(file, None, "no such file")
     if _format(path) == "csv":

@@ -60,6 +60,9 @@ def test_bad_names_and_options(tmp_path: Path) -> None:
         load_bars(DATA / "bars_sample.csv", tz="Mars/Olympus")
     with pytest.raises(BarDataError, match="no such file"):
         load_bars(tmp_path / "nope.csv")
+    with pytest.raises(BarDataError, match="is a directory, not a bar file") as err:
+        load_bars(tmp_path)  # a folder given as --data: not "no such file"
+    assert err.value.file == str(tmp_path) and err.value.row is None
     one = tmp_path / "one.csv"
     one.write_text(f"ts_ns,open,high,low,close,volume\n{T0},1,1,1,1,1\n")
     with pytest.raises(BarDataError, match="single row"):

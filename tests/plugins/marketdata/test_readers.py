@@ -178,6 +178,8 @@ def test_short_row(tmp_path: Path) -> None:
 def test_file_level_errors(tmp_path: Path) -> None:
     with pytest.raises(MarketDataError, match="no such file"):
         read_bars(tmp_path / "nope.csv", instrument="X")
+    with pytest.raises(MarketDataError, match="is a directory, not a bar file"):
+        read_bars(tmp_path, instrument="X")
     with pytest.raises(MarketDataError, match="missing column"):  # detected by content
         read_bars(write(tmp_path, "x", "bars.json"), instrument="X")
     with pytest.raises(MarketDataError, match="not a valid symbol"):

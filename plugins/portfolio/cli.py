@@ -139,6 +139,7 @@ async def _fetch(args: argparse.Namespace, config: Any) -> Any:
 
 def _run(args: argparse.Namespace) -> int:
     from kernel.nats_bus import BusUnavailableError
+    from kernel.node import NoBusError
 
     config = load_config(getattr(args, "config", None))
     try:
@@ -147,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
     except UnknownAccountError as exc:
         print(f"keel portfolio: error: {exc}", file=sys.stderr)
         return 2
-    except BusUnavailableError:
+    except (BusUnavailableError, NoBusError):
         raise  # exit status 2, said by keel itself, as every command that needs the bus
     except (KeelError, OSError) as exc:
         print(f"keel portfolio: {exc}", file=sys.stderr)

@@ -159,8 +159,11 @@ def _fake_node(reply: dict[str, Any]) -> types.ModuleType:
     async def open_bus(config: Any) -> AsyncIterator[Bus]:
         yield Bus()
 
+    from kernel.node import NoBusError
+
     mod = types.ModuleType("kernel.node")
     mod.open_bus = open_bus  # type: ignore[attr-defined]
+    mod.NoBusError = NoBusError  # type: ignore[attr-defined]
     return mod
 
 
@@ -225,3 +228,19 @@ def test_keel_portfolio_exits_2_when_the_bus_cannot_be_reached_as_keel_status_do
     assert main(["status"]) == 2
     err = capsys.readouterr().err
     assert err.count("cannot connect to NATS") == 2
+
+
+def test_keel_portfolio_exits_2_when_no_bus_is_configured_or_running_as_keel_status_does(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A fresh folder: no KEEL_NATS_URL, no keel.toml, no servers.json of a running `keel servers`.
+    from kernel.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for var in ("KEEL_CONFIG", "KEEL_NATS_URL", "KEEL_DATA_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["portfolio"]) == 2
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and err[0] == err[1]
+    assert err[0].startswith("keel: error: no NATS server: set KEEL_NATS_URL")

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from .commands import Command, positive_float, positive_int
+from .commands import Command, non_blank, positive_float, positive_int
 from .config import KeelConfig, load_config
 from .errors import KeelError
 from .host import PluginHost
@@ -192,9 +192,10 @@ def _kernel_commands() -> list[Command]:
         p.add_argument("--limit", type=positive_int, default=None, help="stop after N events")
 
     def control(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--reason", required=True, help="why (recorded in the log)")
+        p.add_argument("--reason", required=True, type=non_blank,
+                       help="why (recorded in the log)")
         p.add_argument("--operator", default="", help="who (default: $USER)")
-        p.add_argument("--timeout", type=float, default=5.0,
+        p.add_argument("--timeout", type=positive_float, default=5.0,
                        help="seconds to wait for risk to confirm (else exit 1; the command "
                        "stays logged)")
 

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Command", "non_negative_int", "positive_float", "positive_int"]
+__all__ = ["Command", "non_blank", "non_negative_int", "positive_float", "positive_int"]
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,10 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
+
+
+def non_blank(text: str) -> str:
+    """argparse ``type=``: text with something in it besides spaces (a reason, a name)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text

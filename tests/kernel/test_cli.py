@@ -137,6 +137,21 @@ def test_run_without_a_bus_says_what_to_do(env: dict[str, str]) -> None:
     assert "KEEL_NATS_URL" in out.stderr and "keel servers" in out.stderr
 
 
+def test_halt_and_resume_refuse_an_empty_reason_and_a_timeout_that_is_not_positive(
+    env: dict[str, str]
+) -> None:
+    # `keel halt --reason ""` was published and confirmed with no reason in the log, and
+    # `--timeout -1` / `nan` were taken. Usage errors: exit 2 before the bus is looked for.
+    for command in ("halt", "resume"):
+        for args, said in ((["--reason", ""], "argument --reason: must not be empty"),
+                           (["--reason", "   "], "argument --reason: must not be empty"),
+                           (["--reason", "x", "--timeout", "-1"], "must be > 0, got -1"),
+                           (["--reason", "x", "--timeout", "nan"], "expected a finite number")):
+            out = keel(env, command, *args)
+            assert out.returncode == 2, (command, args, out.stderr)
+            assert said in out.stderr and "NATS" not in out.stderr, (command, args, out.stderr)
+
+
 def test_up_starts_embedded_servers_and_plugins_then_stops_all(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -39,7 +39,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Trades", ("fills", "trades", "win_rate_pct", "best_trade_pct", "worst_trade_pct",
                 "avg_trade_pct", "expectancy_pct", "profit_factor", "sqn",
                 "max_trade_duration", "avg_trade_duration")),
-    ("Pipeline", ("rejections", "dead_letters", "messages", "portfolio_equity",
+    ("Pipeline", ("rejections", "rejection_codes", "dead_letters", "messages", "portfolio_equity",
                   "portfolio_realized_pnl", "wall_s", "bars_per_s")),
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from contracts import OrderFilled
+from contracts import OrderFilled, OrderRejected
 from kernel import BarData, BarSet, KeelConfig, PluginHost, load_bars, load_config
 from kernel.bars.data import merged_order
 
@@ -187,6 +188,7 @@ async def run_backtest_async(
     summary["fill_model"] = getattr(out.configs.get("paper"), "fill", cfg.fill)
     summary["fee_bps"] = _text(getattr(out.configs.get("paper"), "fee_bps", cfg.fee_bps))
     summary["rejections"] = len(out.rejections)
+    summary["rejection_codes"] = rejection_codes(out.rejections)
     summary["dead_letters"] = len(out.dead_letters)
     summary["messages"] = out.messages
     if out.last_snapshot is not None:
@@ -197,6 +199,19 @@ async def run_backtest_async(
                        for f in bars.files]
     summary["config"] = effective(cfg, out.configs)
     return BacktestResult(cfg, summary, trades, curve, [f for _, f in out.fills], out, bars)
+
+
+def rejection_codes(rejections: Sequence[OrderRejected]) -> str:
+    """Risk's and the venues' reason codes with their counts, most frequent first.
+
+    ``"OFF_LOT 11, HALTED 2"``; ``"none"`` without a rejection. The count alone
+    (``rejections``) does not say why a backtest made no fill.
+    """
+    if not rejections:
+        return "none"
+    counts = Counter(r.code for r in rejections)
+    return ", ".join(f"{code} {n}" for code, n in sorted(counts.items(),
+                                                         key=lambda c: (-c[1], c[0])))
 
 
 def _text(value: Any) -> Any:

@@ -53,7 +53,7 @@ async def test_matches_plain_loop_exactly(case, rows, bars) -> None:  # type: ig
     s = result.summary
     assert Decimal(s["realized_pnl"]) == ref_pnl
     assert s["fills"] == case["fills"]
-    assert s["rejections"] == 0 and s["dead_letters"] == 0
+    assert s["rejections"] == 0 and s["rejection_codes"] == "none" and s["dead_letters"] == 0
     # the live portfolio plugin agrees with the simulator's own accounting
     assert Decimal(s["portfolio_realized_pnl"]) == ref_pnl
     assert Decimal(s["portfolio_equity"]) == Decimal(s["final_equity"])

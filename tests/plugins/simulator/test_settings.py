@@ -64,6 +64,8 @@ def test_keel_toml_is_read_as_live(tmp_path: Path, capsys: pytest.CaptureFixture
     assert plugins["ema_cross"]["initial_cash"] == "50000"
     assert plugins["risk"]["max_order_qty"] == "500"
     assert s["rejections"] > 0 and s["fills"] == 0  # risk refuses qty 1000 > 500, as live
+    # ...and the summary says why, not only how many.
+    assert s["rejection_codes"] == f"MAX_ORDER_QTY {s['rejections']}"
     assert s["config"]["seed"] == 7
 
 

@@ -221,6 +221,19 @@ def report_failure(summary: dict[str, Any]) -> None:
     print(f['traceback'].rstrip(), file=sys.stderr)
 
 
+def report_folder(path: str | None) -> None:
+    """Create ``--report``'s folder before the run, so a path that cannot be one fails
+    at once (exit 2) instead of after a run whose results are then lost."""
+    if not path:
+        return
+    folder = Path(path)
+    for p in (folder, *folder.parents):
+        if p.exists() and not p.is_dir():
+            raise SimulatorError(f"--report {path}: {p} is a file; name a folder (it is "
+                                 "created if missing)")
+    folder.mkdir(parents=True, exist_ok=True)
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     from kernel import load_config
 
@@ -230,6 +243,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     kwargs = backtest_kwargs(args)
     if args.log:  # its folder now, as --report's: not after the run, losing it
         Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+        if Path(args.log).is_dir():
+            raise SimulatorError(f"--log {args.log}: is a folder; name the log file to write")
+    report_folder(args.report)
     bars = load_cli_data(args, config)
     update, close = progress_bar(len(bars), f"backtest {args.strategy}")
     try:

@@ -171,9 +171,10 @@ def configure_scenario(p: argparse.ArgumentParser) -> None:
 def cmd_scenario(args: argparse.Namespace) -> int:
     from kernel import load_config
 
-    from .cli import backtest_kwargs, load_cli_data, print_summary, progress_bar
+    from .cli import backtest_kwargs, load_cli_data, print_summary, progress_bar, report_folder
 
     shocks = [parse_shock(s) for s in args.shock]
+    report_folder(args.report)
     config = load_config(args.config)
     data = load_cli_data(args, config).single()
     update, close = progress_bar(args.paths, "monte carlo") if args.paths else (None, None)

@@ -351,9 +351,10 @@ def spawn_workers(url: str, n: int, *extra: str) -> list[subprocess.Popen[bytes]
 def cmd_sweep(args: argparse.Namespace) -> int:
     from kernel import load_config
 
-    from .cli import backtest_kwargs, data_kwargs, progress_bar
+    from .cli import backtest_kwargs, data_kwargs, progress_bar, report_folder
 
     grid = parse_grid(args.grid)
+    report_folder(args.report)
     kw = {**backtest_kwargs(args), **data_kwargs(args)}
     if args.instrument:
         kw["instrument"] = args.instrument

@@ -117,3 +117,22 @@ def test_return_and_drawdown_in_percent_like_keel_portfolio() -> None:
     final, initial = Decimal(s["final_equity"]), Decimal(s["initial_cash"])
     assert s["return_pct"] == pytest.approx(float(final / initial - 1) * 100)
     assert 0 <= s["max_drawdown_pct"] < 100 and 0 < s["exposure_pct"] < 100
+
+
+def test_a_report_path_that_cannot_be_a_folder_fails_before_the_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The issue: `--report results.csv` (an existing file) ran the whole backtest, then
+    # failed with "File exists" and printed no summary: the run was lost.
+    in_the_way = tmp_path / "results.csv"
+    in_the_way.write_text("mine\n")
+    log = tmp_path / "run.keellog"
+    args = ["backtest", "--data", str(BARS), "--instrument", "EURUSD", "--strategy",
+            "ema_cross", "--log", str(log)]
+    for report in (in_the_way, in_the_way / "sub"):
+        assert main([*args, "--report", str(report)]) == 2
+        err = capsys.readouterr().err
+        assert f"--report {report}: {in_the_way} is a file; name a folder" in err
+        assert not log.exists(), "refused before the run, not after it"
+    assert in_the_way.read_text() == "mine\n"
+    assert main([*args[:-1], str(tmp_path)]) == 2  # --log naming a folder
+    assert f"--log {tmp_path}: is a folder; name the log file" in capsys.readouterr().err

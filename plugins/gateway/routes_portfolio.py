@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from .deps import Admin, Gw, Viewer
-from .errors import PluginUnavailable
+from .errors import ApiError, PluginUnavailable
 from .models import SYMBOL, ReasonIn
 from .responses import errors
 
@@ -17,20 +17,34 @@ Account = Annotated[str | None, Query(pattern=SYMBOL, max_length=64,
                                       description="account (default: the portfolio's)")]
 
 
-@router.get("/positions", responses=errors(401, 403, 422, 503))
+def _check_account(summary: dict[str, Any], account: str | None) -> None:
+    """404 for an account the portfolio has never seen (as ``keel portfolio --account``):
+    the portfolio would answer with an untouched, healthy-looking account for a typo."""
+    known = [str(a) for a in summary.get("accounts", [])]
+    if account and account not in known:
+        names = ", ".join(known) if known else "none yet (an account appears with its first fill)"
+        raise ApiError(404, "not_found", f"unknown account {account!r}; known accounts: {names}",
+                       account=account, known=known)
+
+
+@router.get("/positions", responses=errors(401, 403, 404, 422, 503))
 async def positions(gw: Gw, who: Viewer, account: Account = None) -> list[dict[str, Any]]:
-    """Open positions of an account, from the portfolio plugin."""
+    """Open positions of an account, from the portfolio plugin; 404 for an unknown account."""
     args = {"account": account} if account else {}
+    if account:
+        _check_account(await gw.api.query("portfolio", "summary", args), account)
     result: list[dict[str, Any]] = await gw.api.query("portfolio", "positions", args)
     return result
 
 
-@router.get("/metrics", responses=errors(401, 403, 422, 503))
+@router.get("/metrics", responses=errors(401, 403, 404, 422, 503))
 async def portfolio_metrics(gw: Gw, who: Viewer, account: Account = None) -> dict[str, Any]:
     """Equity, PnL, exposure, drawdown (portfolio) and the trading state and
-    rejection counts (risk, or ``risk: null`` with the reason when it is not running)."""
+    rejection counts (risk, or ``risk: null`` with the reason when it is not running);
+    404 for an unknown account."""
     args = {"account": account} if account else {}
     summary: dict[str, Any] = await gw.api.query("portfolio", "summary", args)
+    _check_account(summary, account)
     summary.pop("positions", None)
     try:
         risk = await gw.api.query(gw.config.risk_plugin, "state")

@@ -128,6 +128,15 @@ def test_order_fill_cancel_and_audit(stack: Stack) -> None:
     assert order["cum_qty"] == "100" and [f["price"] for f in order["fills"]] == ["150.25"]
     positions = httpx.get(f"{stack.url}/portfolio/positions", headers=trader).json()
     assert {p["instrument"]: p["qty"] for p in positions}["USDJPY"] == "100"
+    # An account the portfolio never saw is 404 naming the known ones, not an empty
+    # healthy-looking account (a typo in ?account= showed equity 100000 and no positions).
+    for path in ("positions", "metrics"):
+        typo = httpx.get(f"{stack.url}/portfolio/{path}?account=defualt", headers=trader)
+        assert typo.status_code == 404, (path, typo.text)
+        assert typo.json()["detail"] == "unknown account 'defualt'; known accounts: default"
+        assert typo.json()["known"] == ["default"]
+    assert httpx.get(f"{stack.url}/portfolio/metrics?account=default",
+                     headers=trader).json()["fills"] >= 1
 
     # A rejection carries risk's code; a limit order rests and can be cancelled.
     big = httpx.post(f"{stack.url}/orders", headers=trader, json={

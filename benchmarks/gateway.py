@@ -3,8 +3,9 @@
     .venv/bin/python -m benchmarks.gateway [--requests 2000] [--concurrency 16]
 
 Starts an embedded nats-server and, as its own process, ``keel run risk
-execution paper portfolio gateway``; this process is the client, and in the
-same run measures:
+execution paper portfolio gateway``; this process is the client (``RawHttp``,
+a minimal keep-alive HTTP/1.1 client, one connection per request in flight),
+and in the same run measures:
 
 * ``GET /portfolio/positions`` over HTTP, and beside it the bus round trip it
   wraps (``keelctl.query.portfolio.positions`` request/reply);
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import statistics
@@ -91,20 +93,63 @@ confirm_timeout_s = 10.0
                 self.proc.wait()
 
 
-async def measure(call: Callable[[int], Awaitable[Any]], n: int, concurrency: int
+class RawHttp:
+    """A minimal HTTP/1.1 keep-alive client: one connection, one request at a time.
+
+    The load generator, not a library: profiled, httpx's own per-request work
+    (about 3 ms of CPU on this machine) was the benchmark's bottleneck, so its
+    figures measured the client more than the gateway. Answers must carry a
+    Content-Length (uvicorn's JSON answers do).
+    """
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.port = port
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> RawHttp:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        return self
+
+    async def request(self, method: str, path: str, body: bytes | None = None
+                      ) -> tuple[int, bytes]:
+        assert self.reader is not None and self.writer is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{self.head}"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + (body or b""))
+        status = int((await self.reader.readline()).split()[1])
+        length = None
+        while (header := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = header.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length is None:
+            raise RuntimeError(f"{method} {path}: an answer without Content-Length")
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def measure(call: Callable[[int, int], Awaitable[Any]], n: int, concurrency: int
                   ) -> tuple[float, list[float]]:
-    """(requests/s with ``concurrency`` in flight, per-request latencies in ms)."""
+    """(requests/s with ``concurrency`` in flight, per-request latencies in ms).
+
+    ``call(worker, i)``: worker ``k`` of ``concurrency`` sends request ``i``."""
     latencies: list[float] = []
     counter = iter(range(n))
 
-    async def worker() -> None:
+    async def worker(k: int) -> None:
         for i in counter:
             t0 = time.perf_counter()
-            await call(i)
+            await call(k, i)
             latencies.append((time.perf_counter() - t0) * 1000)
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
     return n / (time.perf_counter() - t0), latencies
 
 
@@ -114,19 +159,17 @@ def line(name: str, rate: float, lat: list[float]) -> str:
 
 
 async def run(url: str, port: int, n: int, concurrency: int) -> None:
-    base = f"http://127.0.0.1:{port}"
     token = mint(GatewayConfig(), SECRET, sub="bench", role="trader", ttl_s=3600)
     headers = {"Authorization": f"Bearer {token}"}
     bus = await NatsBus.connect(url, settings=msgspec.convert({"storage": "memory"},
                                                              StreamSettings))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits,
-                                 timeout=30) as http:
-        async def get_http(i: int) -> None:
-            r = await http.get("/portfolio/positions")
-            assert r.status_code == 200, r.text
+    conns = [await RawHttp(port, headers).open() for _ in range(concurrency)]
+    try:
+        async def get_http(k: int, i: int) -> None:
+            status, body = await conns[k].request("GET", "/portfolio/positions")
+            assert status == 200, body
 
-        async def get_bus(i: int) -> None:
+        async def get_bus(k: int, i: int) -> None:
             await bus.request(query_subject("portfolio", "positions"), b"{}", timeout=10)
 
         decided: dict[str, asyncio.Future[None]] = {}
@@ -138,14 +181,15 @@ async def run(url: str, port: int, n: int, concurrency: int) -> None:
                 if isinstance(ev, OrderAccepted) and fut is not None and not fut.done():
                     fut.set_result(None)
 
-        async def post_http(i: int) -> None:
-            r = await http.post("/orders", json={"instrument": "EURUSD", "side": "BUY",
-                                                 "quantity": "1", "client_order_id": f"h-{i}"})
-            assert r.status_code == 201 and r.json()["state"] == "ACCEPTED", r.text
+        async def post_http(k: int, i: int) -> None:
+            order = {"instrument": "EURUSD", "side": "BUY", "quantity": "1",
+                     "client_order_id": f"h-{i}"}
+            status, body = await conns[k].request("POST", "/orders", json.dumps(order).encode())
+            assert status == 201 and json.loads(body)["state"] == "ACCEPTED", body
 
         stamp = time.time_ns()
 
-        async def post_bus(i: int) -> None:
+        async def post_bus(k: int, i: int) -> None:
             ev = OrderRequested(id=f"bench-{stamp}-{i}", ts=stamp, producer="bench",
                                 client_order_id=f"b-{i}", account="default",
                                 instrument="EURUSD", side=Side.BUY, qty=Decimal(1))
@@ -170,7 +214,10 @@ async def run(url: str, port: int, n: int, concurrency: int) -> None:
         print(line("  bus: publish OrderRequested -> OrderAccepted", rate_b, lat_b))
         print(f"  {'':<44} HTTP/bus rate {rate / rate_b:.2f}")
         follower.cancel()
-    await bus.close()
+    finally:
+        for c in conns:
+            c.close()
+        await bus.close()
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -207,23 +207,9 @@ class RunnerLifecycle:
     async def _publish_retrying(self, event: Event) -> int:
         """Publish outside a handler, retrying with the same id through a bus outage;
         return the event's log sequence."""
-        since = 0.0
-        delay = 0.1
-        while True:
-            try:
-                return await self.bus.publish(event)
-            except PublishError as exc:
-                now = time.monotonic()
-                since = since or now
-                if now - since >= self.max_outage_s:
-                    self.fail(f"the bus did not acknowledge {event.id!r} for "
-                              f"{now - since:.0f}s (stream.max_outage_s): {exc.cause}")
-                    raise PluginFailedError(self.name, self.stats.last_error) from exc
-                self.stats.last_error = f"publish: {exc.cause} (retrying)"
-                log.warning("%s: publish of %s not acknowledged (%s); retrying",
-                            self.name, event.id, exc.cause)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+        seq: int = await self._through_outage(lambda: self.bus.publish(event), event.id,
+                                              f"publish of {event.id}")
+        return seq
 
     async def _publish_many_retrying(self, events: Sequence[Event]) -> None:
         """Publish a window outside a handler, acks in flight at once, retrying the
@@ -234,22 +220,28 @@ class RunnerLifecycle:
             for event in events:
                 await self._publish_retrying(event)
             return
+        await self._through_outage(lambda: many(events), None,
+                                   f"publish of a window of {len(events)} events")
+
+    async def _through_outage(self, send: Callable[[], Awaitable[Any]], msg_id: str | None,
+                              what: str) -> Any:
+        """``send()`` until the bus acknowledges it, backing off 0.1 s doubling to 2 s;
+        after ``max_outage_s`` without success the plugin fails (``PluginFailedError``)."""
         since = 0.0
         delay = 0.1
         while True:
             try:
-                await many(events)
-                return
+                return await send()
             except PublishError as exc:
                 now = time.monotonic()
                 since = since or now
                 if now - since >= self.max_outage_s:
-                    self.fail(f"the bus did not acknowledge {exc.msg_id!r} for "
+                    self.fail(f"the bus did not acknowledge {msg_id or exc.msg_id!r} for "
                               f"{now - since:.0f}s (stream.max_outage_s): {exc.cause}")
                     raise PluginFailedError(self.name, self.stats.last_error) from exc
                 self.stats.last_error = f"publish: {exc.cause} (retrying)"
-                log.warning("%s: publish of a window of %d events not acknowledged (%s); "
-                            "retrying", self.name, len(events), exc.cause)
+                log.warning("%s: %s not acknowledged (%s); retrying", self.name, what,
+                            exc.cause)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 

@@ -59,26 +59,27 @@ async def embedded_servers(
     from .embedded import EmbeddedServers
 
     check_data_dir(config, create=True)
+
+    @contextlib.asynccontextmanager
+    async def started(nats: bool, pg: bool) -> AsyncIterator[EmbeddedServers]:
+        servers = EmbeddedServers(config.data_dir, nats=nats, postgres=pg,
+                                  sync_always=config.stream.sync_always)
+        await asyncio.to_thread(servers.start)
+        if on_started is not None:
+            on_started(servers)
+        try:
+            yield servers
+        finally:
+            await asyncio.to_thread(servers.stop)
+
     if running is not None:
         # The running servers (``keel demo --keep``, ``keel servers`` with a NATS
         # URL configured) have no database: start one for this command only, and
         # leave their servers.json alone.
-        pg = EmbeddedServers(config.data_dir, nats=False, postgres=True,
-                             sync_always=config.stream.sync_always)
-        await asyncio.to_thread(pg.start)
-        if on_started is not None:
-            on_started(pg)
-        try:
+        async with started(False, True) as pg:
             yield msgspec.structs.replace(config, database_url=pg.postgres_url or "")
-        finally:
-            await asyncio.to_thread(pg.stop)
         return
-    servers = EmbeddedServers(config.data_dir, nats=need_nats, postgres=need_pg,
-                              sync_always=config.stream.sync_always)
-    await asyncio.to_thread(servers.start)
-    if on_started is not None:
-        on_started(servers)
-    try:
+    async with started(need_nats, need_pg) as servers:
         config = msgspec.structs.replace(
             config,
             nats_url=servers.nats_url or config.nats_url,
@@ -99,8 +100,6 @@ async def embedded_servers(
         finally:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-    finally:
-        await asyncio.to_thread(servers.stop)
 
 
 async def run_plugins(config: KeelConfig, names: Sequence[str] | None, *, embedded: bool,

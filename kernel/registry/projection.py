@@ -15,10 +15,11 @@ import logging
 from collections.abc import AsyncIterable, Iterable
 from typing import Any
 
-from contracts import DecodeError, Event, ModelCard, decode
+from contracts import Event, ModelCard
 
-from ..bus import Bus, Delivery, Subscription
+from ..bus import Bus, Subscription
 from ..errors import KeelError
+from ..projections import projection_handler
 from .models import ModelRegistry
 
 __all__ = [
@@ -88,21 +89,15 @@ async def follow_models(bus: Bus, registry: ModelRegistry,
     """Project model events into ``registry`` as they are logged (a durable consumer).
 
     A database error raises, so the bus delivers the event again; an event
-    that does not decode, or a conflicting version, is logged and skipped.
+    that does not decode is dead-lettered (``projection_handler``); a
+    conflicting version is logged and skipped.
     """
 
-    async def handle(delivery: Delivery) -> None:
-        event = delivery.event
-        if event is None:
-            try:
-                event = decode(delivery.data)
-            except DecodeError as exc:
-                log.error("model projection: seq %s does not decode: %s", delivery.seq,
-                          exc.reason)
-                return
+    async def apply(event: Event) -> None:
         try:
             await project_event(registry, event)
         except KeelError as exc:
-            log.error("model projection: seq %s (%s): %s", delivery.seq, event.id, exc)
+            log.error("model projection: %s: %s", event.id, exc)
 
-    return await bus.subscribe(consumer, list(MODEL_SUBJECTS), handle)
+    return await bus.subscribe(consumer, list(MODEL_SUBJECTS),
+                               projection_handler(consumer, bus, apply))

@@ -23,13 +23,19 @@ async def _stored(url: str) -> int:
         await nc.close()
 
 
-def test_keel_import_twice_is_deduplicated(
-    fresh_nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def cli_on(fresh_nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> NatsServer:
+    """``keel`` commands in this test run in ``tmp_path`` against ``fresh_nats``."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("KEEL_CONFIG", raising=False)
     monkeypatch.setenv("KEEL_NATS_URL", fresh_nats.url)
+    return fresh_nats
+
+
+def test_keel_import_twice_is_deduplicated(
+    cli_on: NatsServer, capsys: pytest.CaptureFixture[str],
+) -> None:
+    fresh_nats = cli_on
     argv = ["import", str(DATA / "bars_sample.csv"), "--instrument", "EURUSD"]
     assert main(argv) == 0
     assert "imported 4 bars of EURUSD" in capsys.readouterr().out
@@ -63,12 +69,9 @@ async def _bar_instruments(url: str) -> set[str]:
 
 
 def test_keel_import_takes_the_instrument_from_the_file_name_as_keel_backtest_does(
-    fresh_nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    cli_on: NatsServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("KEEL_CONFIG", raising=False)
-    monkeypatch.setenv("KEEL_NATS_URL", fresh_nats.url)
+    fresh_nats = cli_on
     named = tmp_path / "gbpusd.csv"
     named.write_bytes((DATA / "bars_sample.csv").read_bytes())
     assert main(["import", str(named)]) == 0

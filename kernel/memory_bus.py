@@ -85,6 +85,12 @@ class MemoryBus:
         """The retained log, in order (for tests, replay and recording)."""
         return list(self._log)
 
+    def messages_after(self, seq: int) -> list[Delivery]:
+        """The retained messages with log sequence > ``seq``, in order: what arrived since
+        a caller last looked (``seq``: the ``last_seq`` it saw), without copying the whole
+        log each time as ``messages()`` does."""
+        return self._log[max(0, seq - self._base):]
+
     async def publish(self, event: Event, *, headers: Mapping[str, str] | None = None) -> int:
         return self.publish_nowait(event, headers=headers)
 

@@ -237,6 +237,9 @@ def _run(args: argparse.Namespace) -> int:
                                        desc=f"{manifest.instrument} {args.kind}",
                                        manifest=manifest)
 
+    if args.kind == "ticks" and not args.instrument:
+        print("keel import: error: --instrument is required for ticks", file=sys.stderr)
+        return 2
     try:
         # Validate the whole file before starting (or connecting to) any server.
         manifest = _manifest(args.file, instrument=args.instrument or "", kind=args.kind,

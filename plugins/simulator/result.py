@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from contracts import OrderFilled, OrderRejected
-from kernel import BarData, BarSet, KeelConfig, PluginHost, load_bars, load_config
+from kernel import BarData, BarSet, KeelConfig, PluginError, PluginHost, load_bars, load_config
 from kernel.bars.data import merged_order
 
 from .config import DEFAULT_PIPELINE, BacktestConfig, Fill
@@ -154,6 +154,12 @@ async def run_backtest_async(
 ) -> BacktestResult:
     """Run one backtest (see ``run_backtest``)."""
     keel = load_config(config) if isinstance(config, (str, Path)) else config
+    host = host or PluginHost()
+    if keel is not None:
+        installed = set(host.names())
+        for name in keel.plugin:  # a typo'd table: refused, as keel up/keel run do
+            if name not in installed:
+                raise PluginError(name, f"configured under [plugin.{name}] but not installed")
     bars = load_data(data, instrument=instrument, format=format, tz=tz, interval=interval,
                      time_column=time_column)
     params_table, tables = merge_tables(keel, strategy, list(pipeline), dict(params or {}),

@@ -117,3 +117,13 @@ def test_a_bad_key_in_the_file_is_named(tmp_path: Path,
         from plugins.simulator import run_backtest
 
         run_backtest(BARS, strategy="ema_cross", config=config)
+
+
+def test_a_table_of_no_installed_plugin_is_refused_as_live(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A typo of a table name ran with every value of that table ignored, exit 0.
+    config = tmp_path / "keel.toml"
+    config.write_text(TOML.replace("[plugin.ema_cross]", "[plugin.ema_cros]"))
+    assert main(["--config", str(config), "backtest", "--data", str(BARS), "--strategy",
+                 "ema_cross"]) == 2
+    assert "configured under [plugin.ema_cros] but not installed" in capsys.readouterr().err

@@ -178,8 +178,10 @@ def interruptible() -> Iterator[Callable[[], bool]]:
         if asked.is_set():
             raise KeyboardInterrupt
         asked.set()
-        print("\nkeel: interrupted: stopping after this bar (Ctrl-C again to abort)",
-              file=sys.stderr)
+        # The loop may be over already (metrics, report): then the run is complete and
+        # says so; only a loop still running stops early.
+        print("\nkeel: interrupted: a run still in its bars stops after this bar, one past "
+              "them finishes its report (Ctrl-C again to abort)", file=sys.stderr)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:

@@ -14,7 +14,9 @@ import numpy as np
 
 __all__ = [
     "MAX_POINTS",
+    "MONTHLY_MIN_RANGE",
     "equity_png",
+    "monthly_label",
     "monthly_png",
     "monthly_returns",
     "price_png",
@@ -71,7 +73,8 @@ def price_png(result: Any, path: Path) -> None:
                            s=22, zorder=3, label="exit")
             ax.set_ylabel("price")
             ax.grid(alpha=0.3)
-            ax.legend(loc="upper left", fontsize=8)
+            # Outside the axes: inside, it covered the first trades' markers.
+            ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8)
         axes[0, 0].set_title(f"Prices and trades ({zone})")
         fig.autofmt_xdate()
         fig.tight_layout()
@@ -175,6 +178,18 @@ def monthly_returns(result: Any) -> Any:
     return table.pivot(index="year", columns="month", values="return_pct")
 
 
+#: The least colour range of the monthly heatmap, in percent either side of 0.
+MONTHLY_MIN_RANGE = 1.0
+
+
+def monthly_label(v: float) -> str:
+    """A month's return (percent) as its heatmap cell shows it: one decimal from 1 %,
+    else two; a value that rounds to zero is ``0.00``, never ``-0.00``."""
+    if abs(v) >= 1:
+        return f"{v:.1f}"
+    return "0.00" if abs(v) < 0.005 else f"{v:.2f}"
+
+
 def monthly_png(table: Any, path: Path) -> bool:
     """A heatmap of monthly returns; False (nothing drawn) when there is no month."""
     if table.empty:
@@ -183,15 +198,17 @@ def monthly_png(table: Any, path: Path) -> bool:
     data = table.reindex(columns=range(1, 13)).to_numpy(dtype=np.float64)
     fig, ax = plt.subplots(figsize=(11, 0.5 + 0.45 * len(table)))
     try:
+        # At least +-1 %: months of a few hundredths of a percent stay near the
+        # neutral colour instead of being stretched to full red and green.
         limit = float(np.nanmax(np.abs(data))) if np.isfinite(data).any() else 1.0
-        ax.imshow(data, cmap="RdYlGn", vmin=-limit or -1, vmax=limit or 1, aspect="auto")
+        limit = max(limit, MONTHLY_MIN_RANGE)
+        ax.imshow(data, cmap="RdYlGn", vmin=-limit, vmax=limit, aspect="auto")
         ax.set_xticks(range(12), ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
                                   "Sep", "Oct", "Nov", "Dec"])
         ax.set_yticks(range(len(table)), [str(y) for y in table.index])
         for (i, j), v in np.ndenumerate(data):
             if np.isfinite(v):
-                ax.text(j, i, f"{v:.1f}" if abs(v) >= 1 else f"{v:.2f}", ha="center",
-                        va="center", fontsize=8)
+                ax.text(j, i, monthly_label(v), ha="center", va="center", fontsize=8)
         ax.set_title("Monthly returns %")
         fig.tight_layout()
         fig.savefig(path, dpi=100)

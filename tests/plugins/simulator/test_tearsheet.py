@@ -136,3 +136,36 @@ def test_a_report_path_that_cannot_be_a_folder_fails_before_the_run(
     assert in_the_way.read_text() == "mine\n"
     assert main([*args[:-1], str(tmp_path)]) == 2  # --log naming a folder
     assert f"--log {tmp_path}: is a folder; name the log file" in capsys.readouterr().err
+
+
+def test_monthly_cells_never_show_minus_zero_and_tiny_months_stay_near_neutral() -> None:
+    from plugins.simulator.charts import monthly_label
+
+    # Months of a few thousandths of a percent: both round to 0.00, shown alike.
+    assert monthly_label(-0.004) == "0.00" and monthly_label(0.004) == "0.00"
+    assert monthly_label(-0.005) == "-0.01" and monthly_label(0.02) == "0.02"
+    assert monthly_label(-0.99) == "-0.99" and monthly_label(1.0) == "1.0"
+    assert monthly_label(-12.34) == "-12.3"
+
+
+def test_a_heatmap_of_tiny_months_is_not_stretched_to_full_red_and_green(
+        tmp_path: Path) -> None:
+    import matplotlib.image
+    import pandas as pd
+
+    from plugins.simulator.charts import monthly_png
+
+    # One year, January -0.004 %, February +0.004 %, nothing else.
+    table = pd.DataFrame({1: [-0.004], 2: [0.004]}, index=[2024])
+    path = tmp_path / "monthly.png"
+    assert monthly_png(table, path)
+    img = matplotlib.image.imread(str(path))[..., :3]
+    # Red-dominant pixels are cells coloured as losses, green-dominant as gains.
+    red = ((img[..., 0] - img[..., 1]) > 0.3).sum()
+    green = ((img[..., 1] - img[..., 0]) > 0.3).sum()
+    assert red == 0 and green == 0, (red, green)
+    # A real loss and gain (-2 % / +2 %) are drawn red and green.
+    assert monthly_png(pd.DataFrame({1: [-2.0], 2: [2.0]}, index=[2024]), path)
+    img = matplotlib.image.imread(str(path))[..., :3]
+    assert ((img[..., 0] - img[..., 1]) > 0.3).sum() > 1000
+    assert ((img[..., 1] - img[..., 0]) > 0.3).sum() > 1000

@@ -30,10 +30,13 @@ def _check_account(summary: dict[str, Any], account: str | None) -> None:
 @router.get("/positions", responses=errors(401, 403, 404, 422, 503))
 async def positions(gw: Gw, who: Viewer, account: Account = None) -> list[dict[str, Any]]:
     """Open positions of an account, from the portfolio plugin; 404 for an unknown account."""
-    args = {"account": account} if account else {}
-    if account:
-        _check_account(await gw.api.query("portfolio", "summary", args), account)
-    result: list[dict[str, Any]] = await gw.api.query("portfolio", "positions", args)
+    if account:  # the summary names the known accounts and holds the positions: one query
+        summary: dict[str, Any] = await gw.api.query("portfolio", "summary",
+                                                     {"account": account})
+        _check_account(summary, account)
+        named: list[dict[str, Any]] = summary["positions"]
+        return named
+    result: list[dict[str, Any]] = await gw.api.query("portfolio", "positions", {})
     return result
 
 

@@ -137,6 +137,8 @@ def test_order_fill_cancel_and_audit(stack: Stack) -> None:
         assert typo.json()["known"] == ["default"]
     assert httpx.get(f"{stack.url}/portfolio/metrics?account=default",
                      headers=trader).json()["fills"] >= 1
+    assert httpx.get(f"{stack.url}/portfolio/positions?account=default",
+                     headers=trader).json() == positions
 
     # A rejection carries risk's code; a limit order rests and can be cancelled.
     big = httpx.post(f"{stack.url}/orders", headers=trader, json={

@@ -235,24 +235,31 @@ async def _probe(hosts: Hosts, host: str, url: str, pid: str) -> dict[str, Any]:
     return result
 
 
-async def _idle(js: Any) -> None:
+async def _idle(js: Any, limit_s: float = 150.0) -> None:
     """Until the pipeline has settled: every consumer has nothing pending or unacked,
     and the log did not grow meanwhile (so nothing is in flight). Retries through
-    elections and partitions (requests to an unreachable leader time out)."""
-    while True:
+    elections and partitions (requests to an unreachable leader time out); after
+    ``limit_s`` it fails saying what it last saw, instead of running into the
+    test's timeout without a word."""
+    seen: str = "nothing answered"
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
         try:
             before = (await js.stream_info("KEEL")).state.last_seq
-            busy = False
+            busy = []
             for name in CONSUMERS:
                 c = await js.consumer_info("KEEL", name)
                 if c.num_pending or c.num_ack_pending:
-                    busy = True
-                    break
+                    busy.append(f"{name}: {c.num_pending} pending, {c.num_ack_pending} unacked, "
+                                f"delivered {c.delivered.stream_seq if c.delivered else None}, "
+                                f"ack floor {c.ack_floor.stream_seq if c.ack_floor else None}")
+            seen = f"last seq {before}; " + ("; ".join(busy) or "no consumer busy")
             if not busy and (await js.stream_info("KEEL")).state.last_seq == before:
                 return
-        except (TimeoutError, nats.errors.Error):
-            pass
+        except (TimeoutError, nats.errors.Error) as exc:
+            seen = f"{type(exc).__name__}: {exc}"
         await asyncio.sleep(0.01)
+    raise AssertionError(f"the pipeline did not settle in {limit_s:g}s: {seen}")
 
 
 async def _leader(js: Any) -> str:
